@@ -1,0 +1,28 @@
+# Every target sets up .venv first, so a fresh clone needs nothing but Python and the package registries.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint bench test-vllm clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip wheel
+	$(PY) -m pip install -e '.[local,sweep,test]'
+	touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/glee run $(ARGS)
+
+test: setup
+	$(VENV)/bin/pytest $(ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check glee tests
+	$(VENV)/bin/ruff format --check glee tests
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

