@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from glee.backends.spec import EndpointSpec
-from glee.games import Family
+from glee.games import FAMILIES, Family
 from glee.players.base import Sampling
 
 Strategy = Literal["spe", "random", "fair"]
@@ -28,7 +29,6 @@ class PlayerSpec(BaseModel):
     """Tries per turn before the game is forfeited (1 + re-asks; default 2 re-asks)."""
     name: str | None = None
     """Overrides the agent label (humans: `human:<name>`)."""
-
 
     def label(self) -> str:
         """The stable agent label stored in games.player_N."""
@@ -67,3 +67,81 @@ class GameSpec(BaseModel):
     game_id: str = ""
     seed: int = 0
     """Nature's and the players' seed, derived from run_seed and game_id."""
+
+
+class GameSet(BaseModel):
+    """The configurations of one family a run plays.
+
+    The configurations are `params` followed by the expansion of `grid` (a dict of lists,
+    or `"paper"` for the GLEE paper's grid of this family); with neither, the family's
+    defaults. `fixed` is merged into every configuration (e.g. `{"rounds": 5}`).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    family: Family
+    params: list[dict[str, Any]] = []
+    grid: dict[str, list[Any]] | Literal["paper"] | None = None
+    fixed: dict[str, Any] = {}
+
+
+class RunConfig(BaseModel):
+    """One experiment: which games, which player pairs, how many replicates, where to store them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    experiment: str = "default"
+    games: list[GameSet] = Field(default_factory=lambda: [GameSet(family=f) for f in FAMILIES])
+    pairs: list[tuple[PlayerSpec, PlayerSpec]] = Field(
+        default_factory=lambda: [(PlayerSpec(), PlayerSpec())]
+    )
+    """Player 1 (Alice) and player 2 (Bob) of each pair."""
+    swap_seats: bool = False
+    """Also play every pair with the seats swapped (a pair of equal specs is played once)."""
+    n_games: int = Field(1, ge=1)
+    """Replicates per (configuration, pair)."""
+    seed: int = Field(0, ge=0)
+    db: Path = Path("data/glee.duckdb")
+    max_games_in_flight: int = Field(64, ge=1)
+    progress: bool = True
+    """Show a progress bar on stderr."""
+
+    @field_validator("pairs")
+    @classmethod
+    def _some_pairs(cls, pairs: list[tuple[PlayerSpec, PlayerSpec]]) -> list[tuple[PlayerSpec, PlayerSpec]]:
+        if not pairs:
+            raise ValueError("pairs must name at least one pair of players")
+        return pairs
+
+
+class RunSummary(BaseModel):
+    """What a run did, printed at the end and returned by `run`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    db: Path
+    planned: int
+    skipped: int
+    """Games already completed or forfeited in the database (not played again)."""
+    completed: int = 0
+    forfeit: int = 0
+    failed: int = 0
+    interrupted: bool = False
+    """Stopped by Ctrl-C before every planned game was played."""
+    wall_s: float = 0.0
+    turns: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def played(self) -> int:
+        return self.completed + self.forfeit + self.failed
+
+    @property
+    def games_per_s(self) -> float:
+        return self.played / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def turns_per_s(self) -> float:
+        return self.turns / self.wall_s if self.wall_s > 0 else 0.0

@@ -1,0 +1,98 @@
+"""Experiment -> the list of games to play, each with a content-hash id and a derived seed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from glee.engine.specs import GameSet, GameSpec, PlayerSpec, RunConfig
+from glee.errors import ConfigError
+from glee.games import PARAMS
+from glee.games.grids import GRIDS, expand
+
+PROTOCOL_VERSION = "1"
+"""Bump when the engine changes what a game with the same spec plays (new ids, nothing reused)."""
+
+try:  # The prompts layer owns the version of its text; games' ids change when it does.
+    from glee.prompts import PROMPT_VERSION
+except ImportError:  # pragma: no cover - only before the prompts layer exists
+    PROMPT_VERSION = ""
+
+
+def canonical_json(data: Any) -> str:
+    """One spelling per value: sorted keys, no spaces, so equal specs hash equally."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def game_id(family: str, params: dict[str, Any], player_1: PlayerSpec, player_2: PlayerSpec,
+            run_seed: int, replicate: int, prompt_version: str = PROMPT_VERSION) -> str:
+    """16 hex chars of sha256 over everything that determines what is played (no transport settings)."""
+    identity = {
+        "protocol": PROTOCOL_VERSION,
+        "prompt_version": prompt_version,
+        "family": family,
+        "params": params,
+        "player_1": player_1.identity(),
+        "player_2": player_2.identity(),
+        "run_seed": run_seed,
+        "replicate": replicate,
+    }
+    return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:16]
+
+
+def derive_seed(run_seed: int, gid: str) -> int:
+    """A 63-bit seed from the run seed and the game id alone, never from scheduling order."""
+    digest = hashlib.sha256(f"{run_seed}:{gid}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def configurations(games: GameSet) -> list[dict[str, Any]]:
+    """The validated parameter dicts of one game set, in a stable order, duplicates removed."""
+    raw = list(games.params)
+    if games.grid == "paper":
+        raw += expand(GRIDS[games.family])
+    elif games.grid is not None:
+        raw += expand(games.grid)
+    if not raw:
+        raw = [{}]
+    seen: dict[str, dict[str, Any]] = {}
+    for i, item in enumerate(raw):
+        merged = {**item, **games.fixed}
+        try:
+            params = PARAMS[games.family].parse(merged).model_dump(mode="json")
+        except ConfigError as exc:
+            raise ConfigError(f"games[{games.family}] configuration {i} ({merged}): {exc}") from None
+        seen.setdefault(canonical_json(params), params)
+    return list(seen.values())
+
+
+def seatings(config: RunConfig) -> list[tuple[PlayerSpec, PlayerSpec]]:
+    """The pairs in seat order, with the swapped seating added when asked (once per distinct seating)."""
+    out: dict[str, tuple[PlayerSpec, PlayerSpec]] = {}
+    for a, b in config.pairs:
+        for pair in ((a, b), (b, a)) if config.swap_seats else ((a, b),):
+            out.setdefault(canonical_json([pair[0].identity(), pair[1].identity(), pair[0].label(),
+                                           pair[1].label()]), pair)
+    return list(out.values())
+
+
+def plan(config: RunConfig) -> list[GameSpec]:
+    """Every game of the experiment, in a stable order; ids and seeds do not depend on that order."""
+    specs: list[GameSpec] = []
+    ids: set[str] = set()
+    pairs = seatings(config)
+    for games in config.games:
+        for params in configurations(games):
+            for p1, p2 in pairs:
+                for replicate in range(config.n_games):
+                    gid = game_id(games.family, params, p1, p2, config.seed, replicate)
+                    if gid in ids:  # the same game named twice (e.g. two equal game sets): play it once
+                        continue
+                    ids.add(gid)
+                    specs.append(GameSpec(
+                        family=games.family, params=params, player_1=p1, player_2=p2,
+                        replicate=replicate, run_seed=config.seed, prompt_version=PROMPT_VERSION,
+                        game_id=gid, seed=derive_seed(config.seed, gid),
+                    ))
+    return specs

@@ -1,0 +1,92 @@
+"""A finished game as the store writes it: the game row, its turns, its model calls, its outcome.
+
+The engine builds these from played games and the importer from original GLEE data; the
+store's single writer inserts them. Column names match DESIGN.md's storage contract.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from glee.games import Family, Outcome, TurnKind
+
+GameStatus = Literal["completed", "forfeit", "failed"]
+"""completed: played to its end; forfeit: a seat gave no valid action (in metrics as a forfeit);
+failed: infrastructure or a bug stopped it (left out of metrics, played again on resume)."""
+
+
+class TurnRecord(BaseModel):
+    """One row of `turns`: an action in order (seat 0 is Nature). `valid` is False only for
+    the forfeiting seat's last turn, whose `action` is its last parsed reply (if any)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turn: int
+    """1, 2, ... in the order the actions were applied."""
+    round: int
+    seat: Literal[0, 1, 2]
+    kind: TurnKind
+    action: dict[str, Any] | None
+    message: str | None = None
+    valid: bool = True
+
+
+class CallRecord(BaseModel):
+    """One row of `llm_calls`: one model request of one attempt of one turn."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turn: int
+    seat: Literal[1, 2]
+    attempt: int
+    """1, 2, ... within the turn."""
+    model: str
+    request: list[dict[str, Any]]
+    """Only the messages added since this seat's previous call (see glee.store.prompt_of)."""
+    response: str | None = None
+    error: str | None = None
+    """The call's own error (infrastructure), after its retries."""
+    parsed: dict[str, Any] | None = None
+    rejection: str | None = None
+    """Why the reply was not accepted as an action (parse or validation error), None if it was."""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    latency_ms: float | None = None
+    finish_reason: str | None = None
+
+
+class GameRecord(BaseModel):
+    """One finished game with everything the store keeps about it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    game_id: str
+    run_id: str | None
+    family: Family
+    params: dict[str, Any]
+    player_1: str
+    player_2: str
+    seed: int | None = None
+    replicate: int = 0
+    status: GameStatus
+    end_reason: str | None = None
+    rounds: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    """failed: the infrastructure error, or the traceback of a rules bug."""
+    forfeit_seat: int | None = None
+    spec: dict[str, Any] | None = None
+    """The GameSpec it was played from (None for imported games)."""
+    source_id: str | None = None
+    """Imported original GLEE games: the original game id."""
+    conforms: bool | None = None
+    """Imported games: whether the original transcript is legal under glee's rules."""
+    conform_error: str | None = None
+    turns: list[TurnRecord] = []
+    calls: list[CallRecord] = []
+    outcome: Outcome | None = None

@@ -1,0 +1,113 @@
+"""Opening a glee database: one writer process per file (a DuckDB rule), any number of readers."""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import subprocess
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import duckdb
+
+import glee
+from glee.engine.record import GameRecord
+from glee.errors import ConfigError
+from glee.store import schema
+from glee.store.writer import DONE, WriteSummary, write_games
+
+# Keys whose values are secrets wherever they appear in a config (`api_key_env` names a variable: kept).
+_SECRET_KEY = re.compile(r"(^|_)(api_?key|secret|password|passwd|access_token|auth_token|authorization|bearer)$",
+                         re.IGNORECASE)
+_SECRET_VALUE = re.compile(r"^(sk-|sk_|hf_|ghp_|gho_|xox[bp]-|AIza)[A-Za-z0-9_\-]{8,}")
+
+
+def scrub(value: Any) -> Any:
+    """A copy of a config with key-like values replaced by "***" (keys never belong in configs)."""
+    if isinstance(value, dict):
+        return {k: "***" if _SECRET_KEY.search(str(k)) and v is not None else scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    if isinstance(value, str) and _SECRET_VALUE.match(value):
+        return "***"
+    return value
+
+
+def git_commit() -> str | None:
+    """The commit of the glee source tree, when it is a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(glee.__file__).parent, capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection, or one ConfigError naming the file (and the process holding it)."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise ConfigError(f"db: no database at {path}")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            held = re.search(r"held in (.+?) \(PID (\d+)\)", text)
+            who = f" by {held.group(1)} (PID {held.group(2)})" if held else ""
+            raise ConfigError(
+                f"db: {path} is open for writing{who}; one process writes a database file - wait for it, "
+                f"or give this run its own file (db=...) and combine them with `glee merge`"
+            ) from None
+        raise ConfigError(f"db: cannot open {path}: {text}") from None
+
+
+class Store:
+    """A glee database: the tables, the views, the writer and the readers on one connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+        self.con = con
+        self.path = path
+        self.read_only = read_only
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def done_ids(self) -> set[str]:
+        """Games never to play again: completed or forfeited."""
+        rows = self.con.execute("SELECT game_id FROM games WHERE status IN (?, ?)", list(DONE)).fetchall()
+        return {r[0] for r in rows}
+
+    def begin_run(self, run_id: str, config: dict[str, Any], experiment: str | None = None,
+                  versions: dict[str, Any] | None = None) -> None:
+        """Record a run (its config scrubbed of anything key-like)."""
+        info = {"glee": glee.__version__, "python": platform.python_version(), "duckdb": duckdb.__version__,
+                **(versions or {})}
+        self.con.execute(
+            "INSERT INTO runs (run_id, started_at, config, git_commit, versions, experiment) VALUES (?, ?, ?, ?, ?, ?)",
+            [run_id, datetime.now(UTC), json.dumps(scrub(config)), git_commit(), json.dumps(info), experiment],
+        )
+
+    def write(self, records: Sequence[GameRecord]) -> WriteSummary:
+        """Insert finished games, one transaction for the batch (see glee.store.writer for replays)."""
+        return write_games(self.con, records)
+
+
+def open_store(path: Path | str = Path("data/glee.duckdb"), read_only: bool = False) -> Store:
+    """Open (and, for writing, create or migrate the schema of) a glee database."""
+    con = connect(path, read_only)
+    if not read_only:
+        schema.create(con)
+    return Store(con, Path(path), read_only)

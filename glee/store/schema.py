@@ -1,0 +1,72 @@
+"""The DuckDB schema: the tables of schema.sql and the typed per-family views built from the rules' Params."""
+
+from __future__ import annotations
+
+import types
+import typing
+from importlib import resources
+from typing import Any, Literal, Union, get_args, get_origin
+
+import duckdb
+
+from glee.games import FAMILIES, PARAMS, Family
+
+TABLES = ("runs", "games", "turns", "llm_calls", "outcomes")
+VIEWS = {family: f"{family}_games" for family in FAMILIES}
+
+# The family extras of Outcome.extras, typed for the views (the JSON column keeps everything).
+EXTRAS: dict[Family, dict[str, str]] = {
+    "bargaining": {"first_offer_share": "DOUBLE", "share_1": "DOUBLE"},
+    "negotiation": {
+        "price": "DOUBLE", "seller_surplus_share": "DOUBLE", "first_offer_price": "DOUBLE",
+        "ended_by": "INTEGER", "ended_how": "VARCHAR",
+    },
+    "persuasion": {
+        "sale_rate": "DOUBLE", "sales": "INTEGER", "high_products": "INTEGER", "high_sold": "INTEGER",
+        "low_unsold": "INTEGER",
+    },
+}
+
+GAME_COLUMNS = (
+    "game_id", "run_id", "player_1", "player_2", "seed", "replicate", "status", "end_reason", "rounds",
+    "started_at", "finished_at", "forfeit_seat", "source_id", "conforms",
+)
+OUTCOME_COLUMNS = ("payoff_1", "payoff_2", "self_gain_1", "self_gain_2", "efficiency", "fairness", "agreement")
+
+
+def table_ddl() -> str:
+    return resources.files("glee.store").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def sql_type(annotation: Any) -> str:
+    """The DuckDB type of a Params field annotation (Optional unwrapped)."""
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        inner = [a for a in get_args(annotation) if a is not type(None)]
+        return sql_type(inner[0])
+    if origin is Literal:
+        return "VARCHAR"
+    return {float: "DOUBLE", int: "BIGINT", bool: "BOOLEAN", str: "VARCHAR"}.get(annotation, "VARCHAR")
+
+
+def view_sql(family: Family) -> str:
+    """`<family>_games`: one row per game of the family, one typed column per parameter, joined with
+    its outcome. A game column whose name is also a parameter (persuasion's `rounds`) is `game_<name>`."""
+    hints = typing.get_type_hints(PARAMS[family])
+    params = [name for name in PARAMS[family].model_fields if name in hints]
+    cols = [f'CAST(g.params->>\'{p}\' AS {sql_type(hints[p])}) AS "{p}"' for p in params]
+    cols += [f'g."{c}" AS "{"game_" + c if c in params else c}"' for c in GAME_COLUMNS]
+    cols += [f'o."{c}"' for c in OUTCOME_COLUMNS]
+    cols += [f'CAST(o.extras->>\'{k}\' AS {t}) AS "{k}"' for k, t in EXTRAS[family].items() if k not in params]
+    body = ",\n    ".join(cols)
+    return (
+        f"CREATE OR REPLACE VIEW {VIEWS[family]} AS SELECT\n    {body}\n"
+        f"FROM games g LEFT JOIN outcomes o USING (game_id)\nWHERE g.family = '{family}'"
+    )
+
+
+def create(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the tables (if missing) and (re)create the views; safe to run on every open."""
+    con.execute(table_ddl())
+    for family in FAMILIES:
+        con.execute(view_sql(family))
