@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import AliasChoices, Field, create_model, model_validator
 
-from glee.games.base import Action, GameState, Observation, Outcome, Params, Seat, TurnKind, other
+from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Params, Seat, TurnKind, other
 
 
 class BargainingParams(Params):
@@ -61,6 +61,8 @@ def offer_model(money: float, messages_allowed: bool) -> type[Action]:
     fields: dict[str, Any] = {"own_gain": (float, Field(ge=0, le=money, description="what you keep"))}
     if messages_allowed:
         fields["message"] = (str, Field(max_length=2000, description="a message to the other player"))
+    else:
+        fields["message"] = ABSENT
     model: type[Action] = create_model("BargainingOffer", __base__=Offer, **fields)
     return model
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic.json_schema import SkipJsonSchema
 
 from glee.errors import ConfigError, IllegalAction, explain
 
@@ -64,6 +65,17 @@ class Action(Frozen):
     """One player's (or Nature's) move. Each family defines its kinds."""
 
     kind: ClassVar[TurnKind]
+
+
+def _refuse(value: Any) -> None:
+    if value is not None:
+        raise ValueError("not allowed in this game")
+    return None
+
+
+ABSENT: Any = (SkipJsonSchema[Annotated[None, BeforeValidator(_refuse)]], None)
+"""A `create_model` field that switches off an optional field an action inherits (e.g. a
+message when messages are off): only null validates, and it leaves the JSON schema."""
 
 
 class Turn(Frozen):
@@ -213,6 +225,6 @@ def other(seat: Seat) -> Seat:
 
 
 __all__ = [
-    "FAMILIES", "NATURE", "Action", "ConfigError", "EndReason", "Family", "Frozen", "GameState",
+    "ABSENT", "FAMILIES", "NATURE", "Action", "ConfigError", "EndReason", "Family", "Frozen", "GameState",
     "IllegalAction", "Observation", "Outcome", "Params", "Seat", "Turn", "TurnKind", "hash_ints", "other",
 ]

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import AliasChoices, Field, create_model, model_validator
 
-from glee.games.base import Action, GameState, Observation, Outcome, Params, Seat, TurnKind, other
+from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Params, Seat, TurnKind, other
 
 
 class NegotiationParams(Params):
@@ -60,6 +60,8 @@ def price_offer_model(messages_allowed: bool) -> type[Action]:
     fields: dict[str, Any] = {"price": (float, Field(ge=0, description="the price you propose"))}
     if messages_allowed:
         fields["message"] = (str, Field(max_length=2000, description="a message to the other player"))
+    else:
+        fields["message"] = ABSENT
     model: type[Action] = create_model("NegotiationOffer", __base__=PriceOffer, **fields)
     return model
 

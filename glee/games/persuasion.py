@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import AliasChoices, Field, create_model, model_validator
 
-from glee.games.base import Action, GameState, Observation, Outcome, Params, Seat, TurnKind
+from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Params, Seat, TurnKind
 
 
 class PersuasionParams(Params):
@@ -68,20 +68,22 @@ class BuyerDecision(Action):
 @cache
 def seller_model(message_type: str) -> type[Action]:
     field: dict[str, Any]
+    # Text mode has no recommendation field and binary mode no free text: each is only the other.
     if message_type == "text":
-        field = {"message": (str, Field(max_length=2000, description="your message to the buyer"))}
+        field = {"message": (str, Field(max_length=2000, description="your message to the buyer")), "recommend": ABSENT}
     else:
-        field = {"recommend": (Literal["yes", "no"], Field(description="recommend buying or not"))}
+        field = {"recommend": (Literal["yes", "no"], Field(description="recommend buying or not")), "message": ABSENT}
     model: type[Action] = create_model(f"SellerMessage_{message_type}", __base__=SellerMessage, **field)
     return model
 
 
 @cache
 def buyer_model(messages_allowed: bool) -> type[Action]:
-    if not messages_allowed:
-        return BuyerDecision
-    fields: dict[str, Any] = {"message": (str, Field(max_length=2000, description="a message to the seller"))}
-    model: type[Action] = create_model("BuyerDecisionWithMessage", __base__=BuyerDecision, **fields)
+    fields: dict[str, Any] = {"message": ABSENT}
+    if messages_allowed:
+        fields = {"message": (str, Field(max_length=2000, description="a message to the seller"))}
+    name = "BuyerDecisionWithMessage" if messages_allowed else "BuyerDecisionOnly"
+    model: type[Action] = create_model(name, __base__=BuyerDecision, **fields)
     return model
 
 
