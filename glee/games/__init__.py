@@ -39,7 +39,7 @@ STATES: dict[Family, type[GameState]] = {
 def check_family(family: str) -> Family:
     if family not in PARAMS:
         raise ConfigError(f"family: got {family!r}; allowed: one of {list(FAMILIES)}")
-    return family  # type: ignore[return-value]
+    return family
 
 
 def parse_params(family: str, raw: dict[str, Any] | None = None) -> Params:

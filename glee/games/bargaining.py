@@ -10,9 +10,20 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import AliasChoices, Field, create_model, model_validator
+from pydantic import AliasChoices, Field, create_model, field_validator, model_validator
 
-from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Params, Seat, TurnKind, other
+from glee.games.base import (
+    ABSENT,
+    Action,
+    GameState,
+    Observation,
+    Outcome,
+    Params,
+    Seat,
+    TurnKind,
+    names_differ,
+    other,
+)
 
 
 class BargainingParams(Params):
@@ -30,10 +41,10 @@ class BargainingParams(Params):
     name_1: str = Field("Alice", min_length=1, max_length=40)
     name_2: str = Field("Bob", min_length=1, max_length=40)
 
+    _names_differ = field_validator("name_2")(names_differ)
+
     @model_validator(mode="after")
     def _check(self) -> Self:
-        if self.name_1 == self.name_2:
-            raise ValueError("name_1 and name_2 must differ")
         if self.horizon_disclosed is None:
             object.__setattr__(self, "horizon_disclosed", self.max_rounds <= 20)
         return self

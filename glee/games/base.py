@@ -11,7 +11,7 @@ import random
 from abc import ABC, abstractmethod
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
 from pydantic.json_schema import SkipJsonSchema
 
 from glee.errors import ConfigError, IllegalAction, explain
@@ -37,9 +37,10 @@ TurnKind = Literal["propose", "respond", "nature", "seller_message", "buyer_deci
 
 
 class Frozen(BaseModel):
-    """Immutable, strict about unknown keys: the base of every rules model."""
+    """Immutable, strict about unknown keys and non-finite numbers: the base of every rules model."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # inf or nan passes gt/ge bounds (a price of inf, money of inf) and would poison every payoff.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Params(Frozen):
@@ -49,7 +50,7 @@ class Params(Frozen):
     original configs load unchanged (`populate_by_name` keeps glee's names working).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, populate_by_name=True)
     family: ClassVar[Family]
 
     @classmethod
@@ -59,6 +60,14 @@ class Params(Frozen):
             return cls.model_validate(raw)
         except ValidationError as exc:
             raise explain(exc, prefix=f"{cls.family}.", allowed_keys=sorted(cls.model_fields)) from None
+
+
+def names_differ(name_2: str, info: ValidationInfo) -> str:
+    """Field validator of `name_2`: the two public names must differ (the error names name_2)."""
+    name_1 = info.data.get("name_1")
+    if name_2 == name_1:
+        raise ValueError(f"must differ from name_1 ({name_1!r})")
+    return name_2
 
 
 class Action(Frozen):
@@ -73,7 +82,7 @@ def _refuse(value: Any) -> None:
     return None
 
 
-ABSENT: Any = (SkipJsonSchema[Annotated[None, BeforeValidator(_refuse)]], None)
+ABSENT: Any = (Annotated[None, BeforeValidator(_refuse), SkipJsonSchema()], None)
 """A `create_model` field that switches off an optional field an action inherits (e.g. a
 message when messages are off): only null validates, and it leaves the JSON schema."""
 
@@ -195,6 +204,8 @@ class GameState(Frozen, ABC):
 
     def forfeit(self, seat: Seat) -> Self:
         """End the game because `seat` gave no valid action within its attempts."""
+        if self.is_over:
+            raise IllegalAction("the game is over")
         return self.model_copy(update={"forfeit_seat": seat, "end_reason": "forfeit"})
 
     def _record(self, seat: Literal[0, 1, 2], action: Action, **update: Any) -> dict[str, Any]:
@@ -226,5 +237,6 @@ def other(seat: Seat) -> Seat:
 
 __all__ = [
     "ABSENT", "FAMILIES", "NATURE", "Action", "ConfigError", "EndReason", "Family", "Frozen", "GameState",
-    "IllegalAction", "Observation", "Outcome", "Params", "Seat", "Turn", "TurnKind", "hash_ints", "other",
+    "IllegalAction", "Observation", "Outcome", "Params", "Seat", "Turn", "TurnKind", "hash_ints", "names_differ",
+    "other",
 ]

@@ -10,9 +10,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import AliasChoices, Field, create_model, model_validator
+from pydantic import AliasChoices, Field, ValidationInfo, create_model, field_validator
 
-from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Params, Seat, TurnKind
+from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Params, Seat, TurnKind, names_differ
 
 
 class PersuasionParams(Params):
@@ -35,13 +35,16 @@ class PersuasionParams(Params):
     name_1: str = Field("Alice", min_length=1, max_length=40)
     name_2: str = Field("Bob", min_length=1, max_length=40)
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.v <= self.c:
-            raise ValueError(f"v (high-quality worth, {self.v}) must exceed c (low-quality worth, {self.c})")
-        if self.name_1 == self.name_2:
-            raise ValueError("name_1 and name_2 must differ")
-        return self
+    _names_differ = field_validator("name_2")(names_differ)
+
+    @field_validator("c")
+    @classmethod
+    def _below_v(cls, c: float, info: ValidationInfo) -> float:
+        # A field validator (not a model one) so that the error names a field and its value.
+        v = info.data.get("v")
+        if v is not None and c >= v:
+            raise ValueError(f"must be below v ({v}): a low-quality product is worth less than a high-quality one")
+        return c
 
 
 class QualityDraw(Action):
