@@ -58,7 +58,24 @@ def restore(family: str, data: str | bytes) -> GameState:
 
 
 __all__ = [
-    "FAMILIES", "NATURE", "PARAMS", "STATES", "Action", "ConfigError", "EndReason", "Family",
-    "GameState", "IllegalAction", "Observation", "Outcome", "Params", "Seat", "Turn", "TurnKind",
-    "check_family", "new_game", "parse_params", "restore",
+    "FAMILIES",
+    "NATURE",
+    "PARAMS",
+    "STATES",
+    "Action",
+    "ConfigError",
+    "EndReason",
+    "Family",
+    "GameState",
+    "IllegalAction",
+    "Observation",
+    "Outcome",
+    "Params",
+    "Seat",
+    "Turn",
+    "TurnKind",
+    "check_family",
+    "new_game",
+    "parse_params",
+    "restore",
 ]

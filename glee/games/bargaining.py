@@ -164,16 +164,28 @@ class BargainingState(GameState):
         p = self.params
         if self.accepted is None:
             return Outcome(
-                end_reason="no_deal", rounds=self.round, agreement=False, payoff_1=0.0, payoff_2=0.0,
-                self_gain_1=0.0, self_gain_2=0.0, efficiency=0.0, fairness=None, extras=self._extras(),
+                end_reason="no_deal",
+                rounds=self.round,
+                agreement=False,
+                payoff_1=0.0,
+                payoff_2=0.0,
+                self_gain_1=0.0,
+                self_gain_2=0.0,
+                efficiency=0.0,
+                fairness=None,
+                extras=self._extras(),
             )
         alice, bob = self.accepted
         s = alice / p.money
         d1, d2 = p.delta_1 ** (self.round - 1), p.delta_2 ** (self.round - 1)
         return Outcome(
-            end_reason="agreement", rounds=self.round, agreement=True,
-            payoff_1=alice * d1, payoff_2=bob * d2,
-            self_gain_1=s * d1, self_gain_2=(1 - s) * d2,
+            end_reason="agreement",
+            rounds=self.round,
+            agreement=True,
+            payoff_1=alice * d1,
+            payoff_2=bob * d2,
+            self_gain_1=s * d1,
+            self_gain_2=(1 - s) * d2,
             efficiency=s * d1 + (1 - s) * d2,
             fairness=1 - 4 * (s - 0.5) ** 2,
             extras={**self._extras(), "share_1": s},

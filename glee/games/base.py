@@ -216,8 +216,15 @@ class GameState(Frozen, ABC):
     def forfeit_outcome(self) -> Outcome:
         """A forfeit pays nothing and defines no metric: it is reported, never averaged."""
         return Outcome(
-            end_reason="forfeit", rounds=self.round, agreement=False, payoff_1=0.0, payoff_2=0.0,
-            self_gain_1=None, self_gain_2=None, efficiency=None, fairness=None,
+            end_reason="forfeit",
+            rounds=self.round,
+            agreement=False,
+            payoff_1=0.0,
+            payoff_2=0.0,
+            self_gain_1=None,
+            self_gain_2=None,
+            efficiency=None,
+            fairness=None,
             forfeit_seat=self.forfeit_seat,
         )
 
@@ -236,7 +243,23 @@ def other(seat: Seat) -> Seat:
 
 
 __all__ = [
-    "ABSENT", "FAMILIES", "NATURE", "Action", "ConfigError", "EndReason", "Family", "Frozen", "GameState",
-    "IllegalAction", "Observation", "Outcome", "Params", "Seat", "Turn", "TurnKind", "hash_ints", "names_differ",
+    "ABSENT",
+    "FAMILIES",
+    "NATURE",
+    "Action",
+    "ConfigError",
+    "EndReason",
+    "Family",
+    "Frozen",
+    "GameState",
+    "IllegalAction",
+    "Observation",
+    "Outcome",
+    "Params",
+    "Seat",
+    "Turn",
+    "TurnKind",
+    "hash_ints",
+    "names_differ",
     "other",
 ]

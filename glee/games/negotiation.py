@@ -161,16 +161,27 @@ class NegotiationState(GameState):
         efficient = (traded and fb > fa) or (not traded and fb < fa) or fb == fa
         if self.price is None:
             return Outcome(
-                end_reason=self.end_reason or "no_deal", rounds=self.round, agreement=False,
-                payoff_1=0.0, payoff_2=0.0, self_gain_1=0.0, self_gain_2=0.0,
-                efficiency=float(efficient), fairness=None, extras=self._extras(),
+                end_reason=self.end_reason or "no_deal",
+                rounds=self.round,
+                agreement=False,
+                payoff_1=0.0,
+                payoff_2=0.0,
+                self_gain_1=0.0,
+                self_gain_2=0.0,
+                efficiency=float(efficient),
+                fairness=None,
+                extras=self._extras(),
             )
         price = self.price
         q = price / p.price_scale
         return Outcome(
-            end_reason="agreement", rounds=self.round, agreement=True,
-            payoff_1=price - p.value(1), payoff_2=p.value(2) - price,
-            self_gain_1=q - fa, self_gain_2=fb - q,
+            end_reason="agreement",
+            rounds=self.round,
+            agreement=True,
+            payoff_1=price - p.value(1),
+            payoff_2=p.value(2) - price,
+            self_gain_1=q - fa,
+            self_gain_2=fb - q,
             efficiency=float(efficient),
             fairness=max(0.0, 1 - 4 * (q - (fa + fb) / 2) ** 2),
             extras={

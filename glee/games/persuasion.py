@@ -205,7 +205,9 @@ class PersuasionState(GameState):
         r = sum((not qi) and (not di) for qi, di in zip(q, d, strict=True))
         sales = sum(d)
         return Outcome(
-            end_reason="deadline", rounds=rounds, agreement=sales > 0,
+            end_reason="deadline",
+            rounds=rounds,
+            agreement=sales > 0,
             payoff_1=p.price * sales,
             payoff_2=p.price * (k * (p.v - 1) + (low - r) * (p.c - 1)),
             self_gain_1=sales / rounds,
