@@ -25,8 +25,15 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def game_id(family: str, params: dict[str, Any], player_1: PlayerSpec, player_2: PlayerSpec,
-            run_seed: int, replicate: int, prompt_version: str = PROMPT_VERSION) -> str:
+def game_id(
+    family: str,
+    params: dict[str, Any],
+    player_1: PlayerSpec,
+    player_2: PlayerSpec,
+    run_seed: int,
+    replicate: int,
+    prompt_version: str = PROMPT_VERSION,
+) -> str:
     """16 hex chars of sha256 over everything that determines what is played (no transport settings)."""
     identity = {
         "protocol": PROTOCOL_VERSION,
@@ -72,8 +79,9 @@ def seatings(config: RunConfig) -> list[tuple[PlayerSpec, PlayerSpec]]:
     out: dict[str, tuple[PlayerSpec, PlayerSpec]] = {}
     for a, b in config.pairs:
         for pair in ((a, b), (b, a)) if config.swap_seats else ((a, b),):
-            out.setdefault(canonical_json([pair[0].identity(), pair[1].identity(), pair[0].label(),
-                                           pair[1].label()]), pair)
+            out.setdefault(
+                canonical_json([pair[0].identity(), pair[1].identity(), pair[0].label(), pair[1].label()]), pair
+            )
     return list(out.values())
 
 
@@ -90,9 +98,17 @@ def plan(config: RunConfig) -> list[GameSpec]:
                     if gid in ids:  # the same game named twice (e.g. two equal game sets): play it once
                         continue
                     ids.add(gid)
-                    specs.append(GameSpec(
-                        family=games.family, params=params, player_1=p1, player_2=p2,
-                        replicate=replicate, run_seed=config.seed, prompt_version=PROMPT_VERSION,
-                        game_id=gid, seed=derive_seed(config.seed, gid),
-                    ))
+                    specs.append(
+                        GameSpec(
+                            family=games.family,
+                            params=params,
+                            player_1=p1,
+                            player_2=p2,
+                            replicate=replicate,
+                            run_seed=config.seed,
+                            prompt_version=PROMPT_VERSION,
+                            game_id=gid,
+                            seed=derive_seed(config.seed, gid),
+                        )
+                    )
     return specs

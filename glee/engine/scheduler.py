@@ -1,17 +1,224 @@
-"""Plays a run's games on one asyncio loop and hands finished games to the store."""
+"""Plays a run's games on one asyncio loop and hands finished games to a single writer.
+
+Workers (max_games_in_flight of them) pull game specs from one iterator and play each game
+as a plain coroutine: a baseline's `act` never suspends, so baseline games cost no task or
+context switch per turn; an LLM's `act` suspends on its endpoint, whose semaphore bounds
+the requests in flight to it. Finished games go through a bounded queue to one writer task
+that inserts them in batches (in a worker thread, so the loop keeps playing meanwhile).
+"""
 
 from __future__ import annotations
 
-from glee.engine.specs import RunConfig, RunSummary
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from tqdm import tqdm
+
+from glee.engine.match import PlayerFactory, play
+from glee.engine.plan import PROMPT_VERSION, PROTOCOL_VERSION, plan
+from glee.engine.players import Connect, Endpoints, default_connect, endpoint_specs, player_factory
+from glee.engine.record import GameRecord
+from glee.engine.specs import GameSpec, RunConfig, RunSummary
+from glee.errors import EndpointDown
+
+BATCH = 1000
+"""Games per write transaction (at most); a partial batch is written after FLUSH_S."""
+FLUSH_S = 0.5
+QUEUE = 4 * BATCH
+"""Finished games waiting for the writer before the players pause (bounds memory)."""
 
 
-async def run_async(config: RunConfig) -> RunSummary:
-    """Play every planned game not yet in the database; see `run`."""
-    raise NotImplementedError("being implemented")
+class GameSink(Protocol):
+    """Where finished games go: glee.store.Store, or anything with the same four methods."""
+
+    def done_ids(self) -> set[str]: ...
+
+    def begin_run(
+        self, run_id: str, config: dict[str, Any], experiment: str | None = None, versions: dict[str, Any] | None = None
+    ) -> None: ...
+
+    def write(self, records: Sequence[GameRecord]) -> Any: ...
+
+    def close(self) -> None: ...
 
 
-def run(config: RunConfig) -> RunSummary:
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+class Sweep:
+    """One run's playing phase: workers, the writer, the progress bar and Ctrl-C."""
+
+    def __init__(
+        self,
+        todo: list[GameSpec],
+        sink: GameSink,
+        make_player: PlayerFactory,
+        summary: RunSummary,
+        in_flight: int,
+        progress: bool,
+    ) -> None:
+        self.specs: Iterator[GameSpec] = iter(todo)
+        self.sink = sink
+        self.make_player = make_player
+        self.summary = summary
+        self.in_flight = max(1, min(in_flight, len(todo)))
+        self.queue: asyncio.Queue[GameRecord | None] = asyncio.Queue(QUEUE)
+        self.stopping = False
+        self.workers: list[asyncio.Task[None]] = []
+        self.bar = tqdm(total=len(todo), unit="game", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+        self.started = time.perf_counter()
+        self.last_postfix = 0.0
+
+    async def worker(self) -> None:
+        for spec in self.specs:
+            if self.stopping:
+                return
+            record = await play(spec, self.make_player, self.summary.run_id)
+            self.count(record)
+            await self.queue.put(record)
+            if record.error and record.error.startswith(f"{EndpointDown.__name__}:"):
+                self.stop(record.error)
+            await asyncio.sleep(0)  # let the writer and other workers in after each game
+
+    def count(self, record: GameRecord) -> None:
+        s = self.summary
+        if record.status == "completed":
+            s.completed += 1
+        elif record.status == "forfeit":
+            s.forfeit += 1
+        else:
+            s.failed += 1
+        s.turns += len(record.turns)
+        for call in record.calls:
+            s.prompt_tokens += call.prompt_tokens or 0
+            s.completion_tokens += call.completion_tokens or 0
+        self.bar.update(1)
+        now = time.perf_counter()
+        if now - self.last_postfix > 0.5:
+            self.last_postfix = now
+            tokens = (s.prompt_tokens + s.completion_tokens) / max(now - self.started, 1e-9)
+            self.bar.set_postfix(failed=s.failed, forfeit=s.forfeit, tok_s=f"{tokens:.0f}", refresh=False)
+
+    def stop(self, reason: str | None = None) -> None:
+        """Stop dispatching; games in flight are cancelled (they are played again on resume)."""
+        if reason and not self.summary.error:
+            self.summary.error = reason
+        self.stopping = True
+        for task in self.workers:
+            task.cancel()
+
+    async def writer(self) -> None:
+        loop = asyncio.get_running_loop()
+        closing = False
+        while not closing:
+            first = await self.queue.get()
+            batch: list[GameRecord] = []
+            closing = first is None
+            if first is not None:
+                batch.append(first)
+            deadline = loop.time() + FLUSH_S
+            while not closing and len(batch) < BATCH:
+                try:
+                    item = (
+                        self.queue.get_nowait()
+                        if self.queue.qsize()
+                        else await asyncio.wait_for(self.queue.get(), max(0.0, deadline - loop.time()))
+                    )
+                except TimeoutError:
+                    break
+                if item is None:
+                    closing = True
+                else:
+                    batch.append(item)
+            if batch:
+                try:
+                    await asyncio.to_thread(self.sink.write, batch)
+                except BaseException:
+                    self.stop("the database write failed")  # no point playing games that cannot be kept
+                    raise
+
+    async def play_all(self) -> None:
+        loop = asyncio.get_running_loop()
+        interrupts = 0
+
+        def on_interrupt() -> None:
+            nonlocal interrupts
+            interrupts += 1
+            if interrupts > 1:
+                os._exit(130)  # a second Ctrl-C: leave now (DuckDB's WAL keeps every committed batch)
+            self.bar.write("interrupted: stopping; finished games are being written (Ctrl-C again to quit now)")
+            self.summary.interrupted = True
+            self.stop()
+
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or no signals
+            loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        writer = asyncio.create_task(self.writer())
+        try:
+            self.workers = [asyncio.create_task(self.worker()) for _ in range(self.in_flight)]
+            results = await asyncio.gather(*self.workers, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                    raise result
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGINT)
+            await self.queue.put(None)
+            await writer  # raises if a write failed: never lose that silently
+            self.bar.close()
+            self.summary.wall_s = time.perf_counter() - self.started
+
+
+def _default_sink(db: Path) -> GameSink:
+    # The one reference from the engine to the layer below it: `run` writes to the DuckDB store
+    # by default. Pass `sink` to run against anything else.
+    from glee.store import open_store
+
+    return open_store(db)
+
+
+async def run_async(
+    config: RunConfig,
+    sink: GameSink | None = None,
+    make_player: PlayerFactory | None = None,
+    connect: Connect = default_connect,
+) -> RunSummary:
+    """Play every planned game of `config` that `sink` (default: the DuckDB file `config.db`) lacks."""
+    specs = plan(config)
+    own_sink = sink is None
+    store = _default_sink(config.db) if sink is None else sink
+    try:
+        done = store.done_ids()
+        todo = [s for s in specs if s.game_id not in done]
+        summary = RunSummary(run_id=new_run_id(), db=config.db, planned=len(specs), skipped=len(specs) - len(todo))
+        store.begin_run(
+            summary.run_id,
+            config.model_dump(mode="json"),
+            config.experiment,
+            {"prompt": PROMPT_VERSION, "protocol": PROTOCOL_VERSION},
+        )
+        if todo:
+            async with Endpoints(connect) as endpoints:
+                await endpoints.start(endpoint_specs(p for s in todo for p in (s.player_1, s.player_2)))
+                factory = make_player or player_factory(endpoints)
+                await Sweep(todo, store, factory, summary, config.max_games_in_flight, config.progress).play_all()
+    finally:
+        if own_sink:
+            store.close()
+    if config.progress:
+        print(summary.text(), file=sys.stderr)
+    return summary
+
+
+def run(config: RunConfig, sink: GameSink | None = None, make_player: PlayerFactory | None = None) -> RunSummary:
     """Play every planned game of `config` that the database lacks, and return what happened."""
-    import asyncio
-
-    return asyncio.run(run_async(config))
+    return asyncio.run(run_async(config, sink, make_player))

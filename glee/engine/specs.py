@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from glee.backends.spec import EndpointSpec
 from glee.games import FAMILIES, Family
@@ -29,6 +29,14 @@ class PlayerSpec(BaseModel):
     """Tries per turn before the game is forfeited (1 + re-asks; default 2 re-asks)."""
     name: str | None = None
     """Overrides the agent label (humans: `human:<name>`)."""
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> PlayerSpec:
+        if self.kind == "llm" and self.endpoint is None:
+            raise ValueError("an llm player needs an endpoint")
+        if self.kind == "baseline" and self.strategy is None:
+            raise ValueError("a baseline player needs a strategy (spe, random or fair)")
+        return self
 
     def label(self) -> str:
         """The stable agent label stored in games.player_N."""
@@ -92,9 +100,7 @@ class RunConfig(BaseModel):
 
     experiment: str = "default"
     games: list[GameSet] = Field(default_factory=lambda: [GameSet(family=f) for f in FAMILIES])
-    pairs: list[tuple[PlayerSpec, PlayerSpec]] = Field(
-        default_factory=lambda: [(PlayerSpec(), PlayerSpec())]
-    )
+    pairs: list[tuple[PlayerSpec, PlayerSpec]] = Field(default_factory=lambda: [(PlayerSpec(), PlayerSpec())])
     """Player 1 (Alice) and player 2 (Bob) of each pair."""
     swap_seats: bool = False
     """Also play every pair with the seats swapped (a pair of equal specs is played once)."""
@@ -129,6 +135,8 @@ class RunSummary(BaseModel):
     failed: int = 0
     interrupted: bool = False
     """Stopped by Ctrl-C before every planned game was played."""
+    error: str | None = None
+    """Why the run stopped early (an endpoint that cannot work), if it did."""
     wall_s: float = 0.0
     turns: int = 0
     prompt_tokens: int = 0
@@ -145,3 +153,17 @@ class RunSummary(BaseModel):
     @property
     def turns_per_s(self) -> float:
         return self.turns / self.wall_s if self.wall_s > 0 else 0.0
+
+    def text(self) -> str:
+        """The summary printed at the end of a run."""
+        lines = [
+            f"run {self.run_id} -> {self.db}",
+            f"  planned {self.planned}, skipped (already done) {self.skipped}, played {self.played}: "
+            f"completed {self.completed}, forfeit {self.forfeit}, failed {self.failed}"
+            + (" (interrupted)" if self.interrupted else ""),
+            f"  {self.wall_s:.1f} s, {self.games_per_s:.1f} games/s, {self.turns_per_s:.1f} turns/s, "
+            f"tokens {self.prompt_tokens} prompt + {self.completion_tokens} completion",
+        ]
+        if self.error:
+            lines.append(f"  stopped: {self.error}")
+        return "\n".join(lines)

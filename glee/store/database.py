@@ -21,8 +21,9 @@ from glee.store import schema
 from glee.store.writer import DONE, WriteSummary, write_games
 
 # Keys whose values are secrets wherever they appear in a config (`api_key_env` names a variable: kept).
-_SECRET_KEY = re.compile(r"(^|_)(api_?key|secret|password|passwd|access_token|auth_token|authorization|bearer)$",
-                         re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"(^|_)(api_?key|secret|password|passwd|access_token|auth_token|authorization|bearer)$", re.IGNORECASE
+)
 _SECRET_VALUE = re.compile(r"^(sk-|sk_|hf_|ghp_|gho_|xox[bp]-|AIza)[A-Za-z0-9_\-]{8,}")
 
 
@@ -40,8 +41,14 @@ def scrub(value: Any) -> Any:
 def git_commit() -> str | None:
     """The commit of the glee source tree, when it is a git checkout."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(glee.__file__).parent, capture_output=True,
-                             text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(glee.__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -90,11 +97,16 @@ class Store:
         rows = self.con.execute("SELECT game_id FROM games WHERE status IN (?, ?)", list(DONE)).fetchall()
         return {r[0] for r in rows}
 
-    def begin_run(self, run_id: str, config: dict[str, Any], experiment: str | None = None,
-                  versions: dict[str, Any] | None = None) -> None:
+    def begin_run(
+        self, run_id: str, config: dict[str, Any], experiment: str | None = None, versions: dict[str, Any] | None = None
+    ) -> None:
         """Record a run (its config scrubbed of anything key-like)."""
-        info = {"glee": glee.__version__, "python": platform.python_version(), "duckdb": duckdb.__version__,
-                **(versions or {})}
+        info = {
+            "glee": glee.__version__,
+            "python": platform.python_version(),
+            "duckdb": duckdb.__version__,
+            **(versions or {}),
+        }
         self.con.execute(
             "INSERT INTO runs (run_id, started_at, config, git_commit, versions, experiment) VALUES (?, ?, ?, ?, ?, ?)",
             [run_id, datetime.now(UTC), json.dumps(scrub(config)), git_commit(), json.dumps(info), experiment],

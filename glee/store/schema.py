@@ -18,18 +18,36 @@ VIEWS = {family: f"{family}_games" for family in FAMILIES}
 EXTRAS: dict[Family, dict[str, str]] = {
     "bargaining": {"first_offer_share": "DOUBLE", "share_1": "DOUBLE"},
     "negotiation": {
-        "price": "DOUBLE", "seller_surplus_share": "DOUBLE", "first_offer_price": "DOUBLE",
-        "ended_by": "INTEGER", "ended_how": "VARCHAR",
+        "price": "DOUBLE",
+        "seller_surplus_share": "DOUBLE",
+        "first_offer_price": "DOUBLE",
+        "ended_by": "INTEGER",
+        "ended_how": "VARCHAR",
     },
     "persuasion": {
-        "sale_rate": "DOUBLE", "sales": "INTEGER", "high_products": "INTEGER", "high_sold": "INTEGER",
+        "sale_rate": "DOUBLE",
+        "sales": "INTEGER",
+        "high_products": "INTEGER",
+        "high_sold": "INTEGER",
         "low_unsold": "INTEGER",
     },
 }
 
 GAME_COLUMNS = (
-    "game_id", "run_id", "player_1", "player_2", "seed", "replicate", "status", "end_reason", "rounds",
-    "started_at", "finished_at", "forfeit_seat", "source_id", "conforms",
+    "game_id",
+    "run_id",
+    "player_1",
+    "player_2",
+    "seed",
+    "replicate",
+    "status",
+    "end_reason",
+    "rounds",
+    "started_at",
+    "finished_at",
+    "forfeit_seat",
+    "source_id",
+    "conforms",
 )
 OUTCOME_COLUMNS = ("payoff_1", "payoff_2", "self_gain_1", "self_gain_2", "efficiency", "fairness", "agreement")
 
@@ -54,10 +72,10 @@ def view_sql(family: Family) -> str:
     its outcome. A game column whose name is also a parameter (persuasion's `rounds`) is `game_<name>`."""
     hints = typing.get_type_hints(PARAMS[family])
     params = [name for name in PARAMS[family].model_fields if name in hints]
-    cols = [f'CAST(g.params->>\'{p}\' AS {sql_type(hints[p])}) AS "{p}"' for p in params]
+    cols = [f"CAST(g.params->>'{p}' AS {sql_type(hints[p])}) AS \"{p}\"" for p in params]
     cols += [f'g."{c}" AS "{"game_" + c if c in params else c}"' for c in GAME_COLUMNS]
     cols += [f'o."{c}"' for c in OUTCOME_COLUMNS]
-    cols += [f'CAST(o.extras->>\'{k}\' AS {t}) AS "{k}"' for k, t in EXTRAS[family].items() if k not in params]
+    cols += [f"CAST(o.extras->>'{k}' AS {t}) AS \"{k}\"" for k, t in EXTRAS[family].items() if k not in params]
     body = ",\n    ".join(cols)
     return (
         f"CREATE OR REPLACE VIEW {VIEWS[family]} AS SELECT\n    {body}\n"

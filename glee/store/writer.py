@@ -4,7 +4,7 @@ Policy for replays: a game_id is written once as completed or forfeit, never aga
 primary key on games.game_id enforces it, and such records are skipped). A failed game is
 played again on resume; its new record REPLACES the failed rows (game, turns, calls) in the
 same transaction, and `games.tries` counts how often it was played. Only the latest try's
-transcript is kept, so every table stays one game per game_id.
+transcript is kept, so every table holds one game per game_id.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pydantic import BaseModel
 from glee.engine.record import GameRecord
 
 DONE = ("completed", "forfeit")
+WRITTEN = ("games", "turns", "llm_calls", "outcomes")
+JSON_FIELDS = {"params", "spec", "action", "request", "parsed", "extras"}
 
 
 class WriteSummary(BaseModel):
@@ -34,79 +36,27 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _message(action: dict[str, Any] | None) -> str | None:
-    message = (action or {}).get("message")
-    return message if isinstance(message, str) else None
+def _row(data: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+    return {c: _json(data.get(c)) if c in JSON_FIELDS else data.get(c) for c in columns}
 
 
-def _rows(records: Sequence[GameRecord], tries: dict[str, int]) -> dict[str, pa.Table]:
-    """Column-wise tables of a batch (built in Python lists, converted once: no per-row inserts)."""
-    games: dict[str, list[Any]] = {k: [] for k in (
-        "game_id", "run_id", "family", "params", "player_1", "player_2", "seed", "replicate", "status",
-        "end_reason", "rounds", "started_at", "finished_at", "error", "forfeit_seat", "source_id", "conforms",
-        "conform_error", "tries", "spec")}
-    turns: dict[str, list[Any]] = {k: [] for k in
-                                   ("game_id", "turn", "round", "seat", "kind", "action", "message", "valid")}
-    calls: dict[str, list[Any]] = {k: [] for k in (
-        "game_id", "turn", "seat", "attempt", "model", "request", "response", "error", "prompt_tokens",
-        "completion_tokens", "cached_tokens", "latency_ms", "finish_reason", "parsed", "rejection")}
-    outcomes: dict[str, list[Any]] = {k: [] for k in (
-        "game_id", "payoff_1", "payoff_2", "self_gain_1", "self_gain_2", "efficiency", "fairness", "agreement",
-        "end_reason", "rounds", "forfeit_seat", "extras")}
+def _rows(records: Sequence[GameRecord], tries: dict[str, int], columns: dict[str, list[str]]) -> dict[str, list]:
+    """The rows of a batch per table, keyed by the table's columns."""
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in WRITTEN}
     for r in records:
-        for key in ("game_id", "run_id", "family", "player_1", "player_2", "seed", "replicate", "status",
-                    "end_reason", "rounds", "started_at", "finished_at", "error", "forfeit_seat", "source_id",
-                    "conforms", "conform_error"):
-            games[key].append(getattr(r, key))
-        games["params"].append(_json(r.params))
-        games["spec"].append(_json(r.spec))
-        games["tries"].append(tries.get(r.game_id, 0) + 1)
+        game = dict(r)
+        game["tries"] = tries.get(r.game_id, 0) + 1
+        out["games"].append(_row(game, columns["games"]))
         for t in r.turns:
-            turns["game_id"].append(r.game_id)
-            turns["turn"].append(t.turn)
-            turns["round"].append(t.round)
-            turns["seat"].append(t.seat)
-            turns["kind"].append(t.kind)
-            turns["action"].append(_json(t.action))
-            turns["message"].append(t.message if t.message is not None else _message(t.action))
-            turns["valid"].append(t.valid)
+            turn = {"game_id": r.game_id, **dict(t)}
+            if turn["message"] is None and isinstance((t.action or {}).get("message"), str):
+                turn["message"] = (t.action or {})["message"]
+            out["turns"].append(_row(turn, columns["turns"]))
         for c in r.calls:
-            calls["game_id"].append(r.game_id)
-            for key in ("turn", "seat", "attempt", "model", "response", "error", "prompt_tokens",
-                        "completion_tokens", "cached_tokens", "latency_ms", "finish_reason", "rejection"):
-                calls[key].append(getattr(c, key))
-            calls["request"].append(_json(c.request))
-            calls["parsed"].append(_json(c.parsed))
+            out["llm_calls"].append(_row({"game_id": r.game_id, **dict(c)}, columns["llm_calls"]))
         if r.outcome is not None:
-            o = r.outcome
-            outcomes["game_id"].append(r.game_id)
-            for key in ("payoff_1", "payoff_2", "self_gain_1", "self_gain_2", "efficiency", "fairness",
-                        "agreement", "end_reason", "rounds", "forfeit_seat"):
-                outcomes[key].append(getattr(o, key))
-            outcomes["extras"].append(_json(o.extras))
-    types = {"seed": pa.int64(), "started_at": pa.timestamp("us", tz="UTC"),
-             "finished_at": pa.timestamp("us", tz="UTC"), "latency_ms": pa.float64(),
-             "payoff_1": pa.float64(), "payoff_2": pa.float64(), "self_gain_1": pa.float64(),
-             "self_gain_2": pa.float64(), "efficiency": pa.float64(), "fairness": pa.float64()}
-
-    def table(columns: dict[str, list[Any]]) -> pa.Table:
-        # Explicit types where a column may be all-null in a batch (Arrow would infer `null`).
-        return pa.table({k: pa.array(v, type=types.get(k, _infer(k))) for k, v in columns.items()})
-
-    return {"games": table(games), "turns": table(turns), "llm_calls": table(calls), "outcomes": table(outcomes)}
-
-
-_INTS = {"rounds", "replicate", "forfeit_seat", "turn", "round", "seat", "attempt", "tries", "prompt_tokens",
-         "completion_tokens", "cached_tokens"}
-_BOOLS = {"conforms", "valid", "agreement"}
-
-
-def _infer(column: str) -> pa.DataType:
-    if column in _INTS:
-        return pa.int64()
-    if column in _BOOLS:
-        return pa.bool_()
-    return pa.string()
+            out["outcomes"].append(_row({"game_id": r.game_id, **dict(r.outcome)}, columns["outcomes"]))
+    return out
 
 
 def write_games(con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord]) -> WriteSummary:
@@ -114,30 +64,37 @@ def write_games(con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord]) -
     summary = WriteSummary()
     if not records:
         return summary
+    # The tables' own Arrow schemas, so every batch converts the same way (an all-null column too).
+    schemas = {name: con.sql(f"SELECT * FROM {name} LIMIT 0").arrow().schema for name in WRITTEN}
     ids = list(dict.fromkeys(r.game_id for r in records))
     con.execute("BEGIN TRANSACTION")
     try:
-        existing = dict(
-            (gid, (status, tries)) for gid, status, tries in con.execute(
+        existing = {
+            gid: (status, tries)
+            for gid, status, tries in con.execute(
                 "SELECT game_id, status, tries FROM games WHERE game_id IN (SELECT unnest(?))", [ids]
             ).fetchall()
-        )
+        }
         batch: dict[str, GameRecord] = {}
         for r in records:
             if r.game_id in batch or existing.get(r.game_id, ("", 0))[0] in DONE:
                 summary.skipped += 1
-                continue
-            batch[r.game_id] = r
+            else:
+                batch[r.game_id] = r
         replace = [gid for gid in batch if gid in existing]
         if replace:
-            for name in ("turns", "llm_calls", "outcomes", "games"):
+            for name in reversed(WRITTEN):
                 con.execute(f"DELETE FROM {name} WHERE game_id IN (SELECT unnest(?))", [replace])
-        tables = _rows(list(batch.values()), {gid: existing[gid][1] for gid in replace})
-        for name, tbl in tables.items():
-            if tbl.num_rows:
-                con.register("_batch", tbl)
-                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _batch")
-                con.unregister("_batch")
+        rows = _rows(
+            list(batch.values()),
+            {gid: existing[gid][1] for gid in replace},
+            {name: schema.names for name, schema in schemas.items()},
+        )
+        for name in WRITTEN:
+            if rows[name]:
+                con.register("batch_rows", pa.Table.from_pylist(rows[name], schema=schemas[name]))
+                con.execute(f"INSERT INTO {name} SELECT * FROM batch_rows")
+                con.unregister("batch_rows")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

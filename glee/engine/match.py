@@ -1,0 +1,121 @@
+"""Plays one game: the rules ask, the players answer, and everything said is kept for the store."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from glee.engine.record import CallRecord, GameRecord, TurnRecord
+from glee.engine.specs import GameSpec, PlayerSpec
+from glee.errors import InfrastructureError
+from glee.games import GameState, Params, Seat, new_game, parse_params
+from glee.games.base import hash_ints
+from glee.players.base import Decision, Player
+
+PlayerFactory = Callable[[PlayerSpec, Params, Seat, int], Player]
+"""Builds the player of one seat of one game: (spec, the game's params, seat, the seat's seed)."""
+
+
+def seat_seed(game_seed: int, seat: Seat) -> int:
+    """Each seat's own seed, from the game's seed alone (so seats never share a generator)."""
+    return hash_ints(game_seed, seat)
+
+
+def _calls(decision: Decision, turn: int, seat: Seat) -> list[CallRecord]:
+    out = []
+    for number, attempt in enumerate(decision.attempts, start=1):
+        call = attempt.call
+        if call is None:
+            continue
+        out.append(
+            CallRecord(
+                turn=turn,
+                seat=seat,
+                attempt=number,
+                model=call.model,
+                request=call.messages,
+                response=call.response,
+                error=call.error,
+                parsed=attempt.parsed,
+                rejection=attempt.error,
+                prompt_tokens=call.prompt_tokens,
+                completion_tokens=call.completion_tokens,
+                cached_tokens=call.cached_tokens,
+                latency_ms=call.latency_ms,
+                finish_reason=call.finish_reason,
+            )
+        )
+    return out
+
+
+def _turns(state: GameState) -> list[TurnRecord]:
+    return [
+        TurnRecord(turn=i, round=t.round, seat=t.seat, kind=t.kind, action=t.action)
+        for i, t in enumerate(state.turns, start=1)
+    ]
+
+
+async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = None) -> GameRecord:
+    """Play `spec` to its end. Never raises for a game's own faults: a player that gives up
+    forfeits, an infrastructure error or a rules bug makes the game `failed` (with the error)."""
+    started = datetime.now(UTC)
+    params = parse_params(spec.family, spec.params)
+    state = new_game(params, spec.seed)
+    calls: list[CallRecord] = []
+    forfeit_turn: TurnRecord | None = None
+    error: str | None = None
+    try:
+        players: dict[Seat, Player] = {
+            1: make_player(spec.player_1, params, 1, seat_seed(spec.seed, 1)),
+            2: make_player(spec.player_2, params, 2, seat_seed(spec.seed, 2)),
+        }
+        while not state.is_over:
+            seat = state.to_act()
+            if seat == 0:
+                state = state.apply(state.nature_action())
+                continue
+            assert seat is not None
+            turn = len(state.turns) + 1
+            decision = await players[seat].act(state.observation(seat), state.action_model())
+            calls += _calls(decision, turn, seat)
+            if decision.action is None:
+                last = decision.attempts[-1].parsed if decision.attempts else None
+                forfeit_turn = TurnRecord(
+                    turn=turn, round=state.round, seat=seat, kind=state.kind(), action=last, valid=False
+                )
+                state = state.forfeit(seat)
+            else:
+                state = state.apply(decision.action)
+    except InfrastructureError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    except Exception:  # a rules or player bug: this game fails, the sweep goes on
+        error = traceback.format_exc()
+    turns = _turns(state) + ([forfeit_turn] if forfeit_turn else [])
+    if error is not None:
+        status = "failed"
+        outcome = None
+    else:
+        outcome = state.outcome()
+        status = "forfeit" if outcome.end_reason == "forfeit" else "completed"
+    return GameRecord(
+        game_id=spec.game_id,
+        run_id=run_id,
+        family=spec.family,
+        params=spec.params,
+        player_1=spec.player_1.label(),
+        player_2=spec.player_2.label(),
+        seed=spec.seed,
+        replicate=spec.replicate,
+        status=status,
+        end_reason=outcome.end_reason if outcome else None,
+        rounds=outcome.rounds if outcome else state.round,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        error=error,
+        forfeit_seat=state.forfeit_seat,
+        spec=spec.model_dump(mode="json"),
+        turns=turns,
+        calls=calls,
+        outcome=outcome,
+    )
