@@ -15,7 +15,7 @@ PROTOCOL_VERSION = "1"
 """Bump when the engine changes what a game with the same spec plays (new ids, nothing reused)."""
 
 try:  # The prompts layer owns the version of its text; games' ids change when it does.
-    from glee.prompts import PROMPT_VERSION
+    from glee.prompts import PROMPT_VERSION  # type: ignore[attr-defined,unused-ignore]
 except ImportError:  # pragma: no cover - only before the prompts layer exists
     PROMPT_VERSION = ""
 

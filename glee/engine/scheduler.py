@@ -23,9 +23,10 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
+from glee.backends import EndpointPool
 from glee.engine.match import PlayerFactory, play
 from glee.engine.plan import PROMPT_VERSION, PROTOCOL_VERSION, plan
-from glee.engine.players import Connect, Endpoints, default_connect, endpoint_specs, player_factory
+from glee.engine.players import endpoint_specs, player_factory
 from glee.engine.record import GameRecord
 from glee.engine.specs import GameSpec, RunConfig, RunSummary
 from glee.errors import EndpointDown
@@ -190,7 +191,6 @@ async def run_async(
     config: RunConfig,
     sink: GameSink | None = None,
     make_player: PlayerFactory | None = None,
-    connect: Connect = default_connect,
 ) -> RunSummary:
     """Play every planned game of `config` that `sink` (default: the DuckDB file `config.db`) lacks."""
     specs = plan(config)
@@ -207,9 +207,10 @@ async def run_async(
             {"prompt": PROMPT_VERSION, "protocol": PROTOCOL_VERSION},
         )
         if todo:
-            async with Endpoints(connect) as endpoints:
-                await endpoints.start(endpoint_specs(p for s in todo for p in (s.player_1, s.player_2)))
-                factory = make_player or player_factory(endpoints)
+            # One endpoint per distinct spec for the whole run; managed servers start here and stop at exit.
+            async with EndpointPool() as pool:
+                specs_used = endpoint_specs(p for s in todo for p in (s.player_1, s.player_2))
+                factory = make_player or player_factory({e: await pool.endpoint(e) for e in specs_used})
                 await Sweep(todo, store, factory, summary, config.max_games_in_flight, config.progress).play_all()
     finally:
         if own_sink:

@@ -1,7 +1,22 @@
 """store layer: the DuckDB schema, the single batched writer, readers and shard merge."""
 
 from glee.store.database import Store, open_store, scrub
+from glee.store.merge import MergeSummary, merge
+from glee.store.readers import list_games, load_game, prompt_of
 from glee.store.schema import TABLES, VIEWS
 from glee.store.writer import WriteSummary, write_games
 
-__all__ = ["TABLES", "VIEWS", "Store", "WriteSummary", "open_store", "scrub", "write_games"]
+__all__ = [
+    "TABLES",
+    "VIEWS",
+    "MergeSummary",
+    "Store",
+    "WriteSummary",
+    "list_games",
+    "load_game",
+    "merge",
+    "open_store",
+    "prompt_of",
+    "scrub",
+    "write_games",
+]
