@@ -31,6 +31,8 @@ class Call(BaseModel):
     cached_tokens: int | None = None
     latency_ms: float | None = None
     finish_reason: str | None = None
+    opponent_text_cut: bool = False
+    """Whether an opponent's message in `messages` was cut to the length limit before it was shown."""
 
 
 class Attempt(BaseModel):

@@ -1,0 +1,104 @@
+"""A chat model playing one seat of one game through a ChatEndpoint.
+
+The seat's chat is kept across turns: the system prompt (rendered once), then per turn one
+user message with the news and the request, the model's reply, and on an invalid reply a
+re-ask with the error, up to `max_attempts` tries in all; then the turn is given up
+(Decision(action=None)) and the engine records a forfeit.
+
+Each Call logs only the messages added since this seat's previous call (the replies of
+earlier calls included), so the prompt of any call is the concatenation of the seat's
+calls' messages up to it — except that a call whose messages start with a system message
+starts a new chat (a myopic persuasion buyer is a fresh buyer every round).
+InfrastructureError from the endpoint propagates: it is not the player's fault.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glee.games import Action, Observation
+from glee.players.base import Attempt, Call, ChatEndpoint, Decision, Sampling
+from glee.prompts import (
+    TurnKey,
+    action_schema,
+    mark_shown,
+    new_events,
+    parse_action,
+    reask_prompt,
+    starts_new_chat,
+    system_prompt,
+    turn_prompt,
+)
+
+
+class LLMPlayer:
+    """One seat of one game played by the model behind `endpoint`.
+
+    `structured` False asks for plain text (no schema sent); the reply is parsed the same way.
+    """
+
+    def __init__(
+        self,
+        endpoint: ChatEndpoint,
+        sampling: Sampling,
+        max_attempts: int = 3,
+        label: str | None = None,
+        *,
+        structured: bool = True,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+        self.endpoint = endpoint
+        self.sampling = sampling
+        self.max_attempts = max_attempts
+        self.label = label or endpoint.label
+        self.structured = structured
+        self.messages: list[dict[str, Any]] = []
+        """The seat's chat so far (read-only outside this class)."""
+        self._sent = 0
+        """How many of `messages` earlier calls already carried."""
+        self._shown: set[TurnKey] = set()
+        self._system: str | None = None
+
+    def _open_turn(self, observation: Observation, action_model: type[Action]) -> bool:
+        """Append this turn's user message (starting the chat if needed); whether an opponent text was cut."""
+        if self._system is None or starts_new_chat(observation):
+            if self._system is None:
+                self._system = system_prompt(observation)
+            self.messages = [{"role": "system", "content": self._system}]
+            self._sent = 0
+            self._shown = set()
+        events = new_events(observation, self._shown)
+        mark_shown(events, self._shown)
+        rendered = turn_prompt(observation, events, action_model)
+        self.messages.append({"role": "user", "content": rendered.text})
+        return rendered.cut
+
+    async def act(self, observation: Observation, action_model: type[Action]) -> Decision:
+        cut = self._open_turn(observation, action_model)
+        schema = action_schema(action_model) if self.structured else None
+        attempts: list[Attempt] = []
+        for number in range(1, self.max_attempts + 1):
+            added = self.messages[self._sent :]
+            completion = await self.endpoint.complete(self.messages, schema, self.sampling)
+            self._sent = len(self.messages)
+            parsed = parse_action(completion.text, action_model)
+            call = Call(
+                model=completion.model,
+                messages=added,
+                response=completion.text,
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                cached_tokens=completion.cached_tokens,
+                latency_ms=completion.latency_ms,
+                finish_reason=completion.finish_reason,
+                opponent_text_cut=cut and number == 1,
+            )
+            attempts.append(Attempt(text=completion.text, parsed=parsed.data, error=parsed.error, call=call))
+            # The reply stays in the chat either way: the model sees what it said when re-asked or next turn.
+            self.messages.append({"role": "assistant", "content": completion.text})
+            if parsed.action is not None:
+                return Decision(action=parsed.action, attempts=attempts)
+            if number < self.max_attempts:
+                self.messages.append({"role": "user", "content": reask_prompt(parsed.error or "invalid", action_model)})
+        return Decision(action=None, attempts=attempts)
