@@ -50,7 +50,10 @@ class Params(Frozen):
     original configs load unchanged (`populate_by_name` keeps glee's names working).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, populate_by_name=True)
+    # validate_default: cross-field checks (names differ, c < v) must also see default values.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, populate_by_name=True, validate_default=True
+    )
     family: ClassVar[Family]
 
     @classmethod
