@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
+from typing import Any
 from datetime import UTC, datetime
 
 from glee.engine.record import CallRecord, GameRecord, TurnRecord
@@ -49,9 +50,14 @@ def _calls(decision: Decision, turn: int, seat: Seat) -> list[CallRecord]:
     return out
 
 
+def _message(action: dict[str, Any] | None) -> str | None:
+    message = (action or {}).get("message")
+    return message if isinstance(message, str) else None
+
+
 def _turns(state: GameState) -> list[TurnRecord]:
     return [
-        TurnRecord(turn=i, round=t.round, seat=t.seat, kind=t.kind, action=t.action)
+        TurnRecord(turn=i, round=t.round, seat=t.seat, kind=t.kind, action=t.action, message=_message(t.action))
         for i, t in enumerate(state.turns, start=1)
     ]
 
@@ -82,7 +88,13 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
             if decision.action is None:
                 last = decision.attempts[-1].parsed if decision.attempts else None
                 forfeit_turn = TurnRecord(
-                    turn=turn, round=state.round, seat=seat, kind=state.kind(), action=last, valid=False
+                    turn=turn,
+                    round=state.round,
+                    seat=seat,
+                    kind=state.kind(),
+                    action=last,
+                    message=_message(last),
+                    valid=False,
                 )
                 state = state.forfeit(seat)
             else:

@@ -48,10 +48,7 @@ def _rows(records: Sequence[GameRecord], tries: dict[str, int], columns: dict[st
         game["tries"] = tries.get(r.game_id, 0) + 1
         out["games"].append(_row(game, columns["games"]))
         for t in r.turns:
-            turn = {"game_id": r.game_id, **dict(t)}
-            if turn["message"] is None and isinstance((t.action or {}).get("message"), str):
-                turn["message"] = (t.action or {})["message"]
-            out["turns"].append(_row(turn, columns["turns"]))
+            out["turns"].append(_row({"game_id": r.game_id, **dict(t)}, columns["turns"]))
         for c in r.calls:
             out["llm_calls"].append(_row({"game_id": r.game_id, **dict(c)}, columns["llm_calls"]))
         if r.outcome is not None:

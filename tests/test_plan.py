@@ -1,0 +1,94 @@
+"""plan: experiment -> game specs with content-hash ids and seeds that ignore scheduling order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from glee.backends.spec import EndpointSpec
+from glee.engine.plan import derive_seed, plan
+from glee.engine.specs import GameSet, PlayerSpec, RunConfig
+from glee.errors import ConfigError
+from glee.players.base import Sampling
+from tests.conftest import baseline, small_config
+
+
+def test_paper_grids_have_the_papers_sizes() -> None:
+    config = RunConfig(games=[GameSet(family=f, grid="paper") for f in ("bargaining", "negotiation", "persuasion")])
+    specs = plan(config)
+    by_family = {f: sum(s.family == f for s in specs) for f in ("bargaining", "negotiation", "persuasion")}
+    assert by_family == {"bargaining": 384, "negotiation": 576, "persuasion": 360}
+    assert len({s.game_id for s in specs}) == len(specs)
+
+
+def test_ids_and_seeds_do_not_depend_on_order_or_on_other_games(tmp_path: Path) -> None:
+    pairs = [(baseline("spe"), baseline("random")), (baseline("fair"), baseline("spe"))]
+    full = plan(small_config(tmp_path / "a.duckdb", pairs, n_games=2))
+    reordered = plan(small_config(tmp_path / "b.duckdb", pairs[::-1], n_games=3, max_games_in_flight=1))
+    seeds = {s.game_id: s.seed for s in reordered}
+    assert {s.game_id for s in full} < set(seeds)
+    for spec in full:
+        assert seeds[spec.game_id] == spec.seed == derive_seed(0, spec.game_id)
+
+
+def test_the_run_seed_changes_every_id_and_seed(tmp_path: Path) -> None:
+    pairs = [(baseline("spe"), baseline("random"))]
+    a = plan(small_config(tmp_path / "x.duckdb", pairs))
+    b = plan(small_config(tmp_path / "x.duckdb", pairs, seed=1))
+    assert not {s.game_id for s in a} & {s.game_id for s in b}
+    assert len({s.seed for s in a + b}) == len(a) + len(b)
+
+
+def test_transport_settings_do_not_change_ids_but_sampling_does(tmp_path: Path) -> None:
+    def llm(**endpoint: object) -> PlayerSpec:
+        return PlayerSpec(kind="llm", endpoint=EndpointSpec(**{"backend": "openai", "model": "m", **endpoint}))  # type: ignore[arg-type]
+
+    def ids(player: PlayerSpec) -> list[str]:
+        return [s.game_id for s in plan(small_config(tmp_path / "x.duckdb", [(player, baseline("spe"))]))]
+
+    base = ids(llm())
+    assert ids(llm(base_url="http://10.0.0.1:8000/v1", max_concurrency=3, timeout_s=5, api_key_env="K")) == base
+    hotter = PlayerSpec(kind="llm", endpoint=EndpointSpec(backend="openai", model="m"), sampling=Sampling(temperature=1))
+    assert not set(ids(hotter)) & set(base)
+    assert not set(ids(llm(model="other"))) & set(base)
+
+
+def test_swapped_seats_are_added_once(tmp_path: Path) -> None:
+    pair = (baseline("spe"), baseline("random"))
+    plain = plan(small_config(tmp_path / "x.duckdb", [pair]))
+    swapped = plan(small_config(tmp_path / "x.duckdb", [pair], swap_seats=True))
+    assert len(swapped) == 2 * len(plain)
+    assert {(s.player_1.label(), s.player_2.label()) for s in swapped} == {
+        ("baseline:spe", "baseline:random"),
+        ("baseline:random", "baseline:spe"),
+    }
+    mirror = plan(small_config(tmp_path / "x.duckdb", [(baseline("spe"), baseline("spe"))], swap_seats=True))
+    assert len(mirror) == len(plain)
+
+
+def test_fixed_params_apply_to_every_configuration_and_duplicates_collapse() -> None:
+    config = RunConfig(
+        games=[
+            GameSet(family="persuasion", params=[{"p": 0.5}, {"p": 0.5, "rounds": 3}], fixed={"rounds": 3}),
+            GameSet(family="persuasion", params=[{"p": 0.5}], fixed={"rounds": 3}),
+        ]
+    )
+    specs = plan(config)
+    assert len(specs) == 1
+    assert specs[0].params["rounds"] == 3 and specs[0].params["p"] == 0.5
+
+
+def test_bad_parameters_name_the_field_the_value_and_the_configuration() -> None:
+    with pytest.raises(ConfigError, match=r"delta_1.*1\.3") as info:
+        plan(RunConfig(games=[GameSet(family="bargaining", params=[{"delta_1": 1.3}])]))
+    assert "bargaining" in str(info.value)
+    with pytest.raises(ConfigError, match="unknown key"):
+        plan(RunConfig(games=[GameSet(family="negotiation", grid={"nonsense": [1, 2]})]))
+
+
+def test_a_player_spec_must_be_complete() -> None:
+    with pytest.raises(ValueError, match="llm player needs an endpoint"):
+        PlayerSpec(kind="llm")
+    with pytest.raises(ValueError, match="extra"):
+        RunConfig(pairs=[(baseline("spe"), baseline("spe"))], unknown=1)  # type: ignore[call-arg]
