@@ -1,0 +1,204 @@
+"""Tidy pandas frames read from a glee database: games (one row each), seats, turns.
+
+The database is opened read-only, so analysis can run while nothing else writes the file.
+User filters are bound as SQL parameters and column names are checked against an
+allow-list: nothing a user types is ever pasted into SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from glee.errors import ConfigError
+from glee.games import FAMILIES, PARAMS, Family, check_family
+from glee.store.schema import EXTRAS, sql_type
+
+METRICS: tuple[str, ...] = ("self_gain", "efficiency", "fairness", "agreement")
+"""The metrics every table reports, per seat (self_gain) or per game (the others)."""
+
+GAME_COLUMNS: dict[str, str] = {
+    "game_id": "g.game_id",
+    "run_id": "g.run_id",
+    "family": "g.family",
+    "player_1": "g.player_1",
+    "player_2": "g.player_2",
+    "seed": "g.seed",
+    "replicate": "g.replicate",
+    "status": "g.status",
+    "end_reason": "g.end_reason",
+    "rounds_played": "g.rounds",
+    "params": "g.params",
+    "payoff_1": "o.payoff_1",
+    "payoff_2": "o.payoff_2",
+    "self_gain_1": "o.self_gain_1",
+    "self_gain_2": "o.self_gain_2",
+    "efficiency": "o.efficiency",
+    "fairness": "o.fairness",
+    "agreement": "o.agreement",
+}
+"""Frame column -> SQL expression. `rounds_played` is games.rounds, renamed because
+persuasion has a parameter called `rounds` (its horizon)."""
+
+OPTIONAL_COLUMNS: dict[str, str] = {
+    "source_id": "g.source_id",
+    "conforms": "g.conforms",
+    "conform_error": "g.conform_error",
+    "forfeit_seat": "g.forfeit_seat",
+}
+"""Columns read when the database has them (imported games, forfeits)."""
+
+
+def extra_columns(family: Family | None = None) -> dict[str, str]:
+    """The family records kept in outcomes.extras (share_1, price, sales, ...) -> DuckDB type."""
+    columns: dict[str, str] = {}
+    for fam in (family,) if family else FAMILIES:
+        columns.update(EXTRAS[fam])
+    return columns
+
+
+def parameter_columns(family: Family | None = None) -> dict[str, str]:
+    """Parameter name -> DuckDB type, for one family or the union over all of them."""
+    columns: dict[str, str] = {}
+    for fam in (family,) if family else FAMILIES:
+        for name, field in PARAMS[fam].model_fields.items():
+            columns.setdefault(name, sql_type(field.annotation))
+    return columns
+
+
+def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection; a missing file is a ConfigError, not an empty new database."""
+    path = Path(db_path)
+    if not path.is_file():
+        raise ConfigError(f"database: got {str(path)!r}; allowed: an existing glee DuckDB file")
+    return duckdb.connect(str(path), read_only=True)
+
+
+def _columns_of(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()
+    return {r[0] for r in rows}
+
+
+def _where(filters: Mapping[str, Any], allowed: Mapping[str, str]) -> tuple[str, list[Any]]:
+    """`col = ?` / `col IN (?, …)` clauses for validated column names, values as parameters."""
+    clauses: list[str] = []
+    values: list[Any] = []
+    for name, value in filters.items():
+        if name not in allowed:
+            raise ConfigError(f"filter: unknown column {name!r}; allowed: {', '.join(sorted(allowed))}")
+        if isinstance(value, list | tuple | set | frozenset):
+            items = list(value)
+            if not items:
+                clauses.append("FALSE")
+                continue
+            clauses.append(f"{allowed[name]} IN ({', '.join('?' for _ in items)})")
+            values.extend(items)
+        elif value is None:
+            clauses.append(f"{allowed[name]} IS NULL")
+        else:
+            clauses.append(f"{allowed[name]} = ?")
+            values.append(value)
+    return (" AND ".join(clauses) or "TRUE"), values
+
+
+def load_games(
+    db_path: Path,
+    family: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """One row per game: family, typed parameters, both agents, status, end reason, metrics.
+
+    `filters` maps a column (a game column or a parameter) to a value or a list of values;
+    e.g. `{"player_1": "baseline:spe", "delta_1": [0.9, 0.95]}`.
+    """
+    fam = check_family(family) if family is not None else None
+    params = parameter_columns(fam)
+    con = connect(db_path)
+    try:
+        present = {"g": _columns_of(con, "games"), "o": _columns_of(con, "outcomes")}
+        if not present["g"]:
+            raise ConfigError(f"database {str(db_path)!r}: no games table; allowed: a glee database")
+        select = dict(GAME_COLUMNS)
+        select.update({k: v for k, v in OPTIONAL_COLUMNS.items() if v.split(".", 1)[1] in present[v.split(".", 1)[0]]})
+        # Parameters come out of the params JSON with the type of their rules field.
+        param_sql = {
+            name: f"TRY_CAST(json_extract_string(g.params, '$.{name}') AS {kind})" for name, kind in params.items()
+        }
+        if "extras" in present["o"]:
+            select.update(
+                {
+                    name: f"TRY_CAST(json_extract_string(o.extras, '$.{name}') AS {kind})"
+                    for name, kind in extra_columns(fam).items()
+                    if name not in params
+                }
+            )
+        allowed = {**select, **param_sql}
+        where, values = _where(dict(filters or {}), allowed)
+        if fam is not None:
+            where = f"({where}) AND g.family = ?"
+            values.append(fam)
+        exprs = ", ".join(f"{sql} AS {name}" for name, sql in allowed.items())
+        query = f"SELECT {exprs} FROM games g LEFT JOIN outcomes o ON o.game_id = g.game_id WHERE {where}"
+        query += " ORDER BY g.game_id"
+        if limit is not None:
+            query += " LIMIT ?"
+            values.append(int(limit))
+        try:
+            frame = con.execute(query, values).df()
+        except duckdb.ConversionException as exc:
+            raise ConfigError(f"filter: a value does not match its column's type ({exc})") from None
+    finally:
+        con.close()
+    # Parameters and records of families not in the frame are entirely NULL: leave them out.
+    optional = set(parameter_columns()) | set(extra_columns())
+    return frame.drop(columns=[c for c in frame if c in optional and frame[c].isna().all()])
+
+
+def seat_frame(games: pd.DataFrame) -> pd.DataFrame:
+    """One row per (game, seat): `agent` in that seat, its `opponent`, its self_gain and payoff.
+
+    Game-level metrics (efficiency, fairness, agreement) are repeated on both rows, so a
+    table per agent and seat reads them for the games that agent played in that seat.
+    """
+    shared = [c for c in games.columns if not c.endswith(("_1", "_2")) or c in parameter_columns()]
+    parts = []
+    for seat, other in ((1, 2), (2, 1)):
+        part = games[shared].copy()
+        part["seat"] = seat
+        part["agent"] = games[f"player_{seat}"].to_numpy()
+        part["opponent"] = games[f"player_{other}"].to_numpy()
+        part["self_gain"] = games[f"self_gain_{seat}"].to_numpy()
+        part["payoff"] = games[f"payoff_{seat}"].to_numpy()
+        if "forfeit_seat" in games:
+            part["forfeited"] = (games["forfeit_seat"] == seat).to_numpy()
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def load_turns(db_path: Path, game_id: str) -> pd.DataFrame:
+    """The turns of one game in order, with `action` decoded from JSON."""
+    con = connect(db_path)
+    try:
+        frame = con.execute(
+            "SELECT game_id, turn, round, seat, kind, action, message, valid FROM turns"
+            " WHERE game_id = ? ORDER BY turn",
+            [game_id],
+        ).df()
+    finally:
+        con.close()
+    frame["action"] = [json.loads(a) if isinstance(a, str) else a for a in frame["action"]]
+    return frame
+
+
+def metric_columns(frame: pd.DataFrame, metrics: Sequence[str] = METRICS) -> list[str]:
+    """The metrics present in `frame`; an unknown name is a ConfigError."""
+    for m in metrics:
+        if m not in METRICS:
+            raise ConfigError(f"metric: got {m!r}; allowed: one of {list(METRICS)}")
+    return [m for m in metrics if m in frame]

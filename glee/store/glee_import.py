@@ -1,0 +1,391 @@
+"""Importer of the original GLEE data: folders of config.json + game.csv (GAMES.md section 6).
+
+Every game is replayed through glee's own rules (parse_params with the original keys,
+new_game, apply), so its outcome and metrics come from the same code as glee's games.
+A game the rules accept is stored as completed with `conforms = true`. A game they
+refuse (an offer whose gains do not sum to M, a move out of turn, ...) is stored with
+`conforms = false`, `conform_error` saying why, status `failed` (so it never enters a
+metric) and the turns that were legal up to that point plus the refused row. A folder
+that cannot be read at all is skipped with a reason and counted. Game ids hash the family
+and the original id, and ids already in the database are skipped: importing twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from glee.engine.record import GameRecord, TurnRecord
+from glee.errors import ConfigError, IllegalAction
+from glee.games import FAMILIES, Family, GameState, new_game, parse_params
+from glee.store.database import open_store
+
+IMPORT_VERSION = "1"
+"""Part of every imported game's id; bump when the importer changes what it stores."""
+
+HUMAN_TYPES = {"otree": "human"}
+"""Original player types -> glee agent labels; `otree_LLM` is the LLM of the human-vs-LLM dataset."""
+MODEL_TYPES = {"otree_LLM": "gemini-1.5-flash"}
+
+COLUMNS: dict[Family, tuple[str, ...]] = {
+    "bargaining": ("message", "player", "round", "decision"),
+    "negotiation": ("message", "product_price", "player", "round", "decision"),
+    "persuasion": ("round_quality", "product_worth", "player", "round", "message", "decision"),
+}
+"""Columns game.csv must have per family (bargaining also `<name>_gain` for both public names)."""
+
+NEGOTIATION_DECISIONS = {
+    "acceptoffer": "accept",
+    "rejectoffer": "reject",
+    "selltojhon": "outside_option",
+    "buyfromjhon": "outside_option",
+    "dealwithjhon": "outside_option",
+}
+OWN_OUTSIDE_OPTION = {"selltojhon": 1, "buyfromjhon": 2}
+"""Which seat may take which outside option (the seller sells, the buyer buys)."""
+
+BATCH = 500
+
+
+class SkippedFolder(BaseModel):
+    path: str
+    reason: str
+
+
+class ImportSummary(BaseModel):
+    """What one import did. `found` = imported + already_present + malformed."""
+
+    found: int = 0
+    imported: int = 0
+    conforming: int = 0
+    nonconforming: int = 0
+    already_present: int = 0
+    malformed: int = 0
+    skipped: list[SkippedFolder] = []
+    run_id: str | None = None
+    """The run recorded for this import (None when it added nothing)."""
+
+
+class MalformedGame(Exception):
+    """A folder that cannot be read as an original game (the reason is the message)."""
+
+
+class Nonconforming(Exception):
+    """A transcript glee's rules refuse at some row (the reason is the message)."""
+
+
+def game_folders(root: Path) -> Iterator[Path]:
+    """Every folder under `root` holding a config.json or a game.csv, in a stable order."""
+    seen = {p.parent for name in ("config.json", "game.csv") for p in root.rglob(name)}
+    yield from sorted(seen)
+
+
+def import_game_id(family: str, source_id: str) -> str:
+    """16 hex chars of sha256 over the importer version, the family and the original id."""
+    identity = json.dumps({"import": IMPORT_VERSION, "family": family, "source_id": source_id}, sort_keys=True)
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+def _null(cell: Any) -> str | None:
+    """The original writes null as an empty cell, `None`, or `nan` (a message when messages were off)."""
+    if cell is None:
+        return None
+    text = str(cell)
+    return None if text.strip() in ("", "None", "nan", "NaN") else text
+
+
+def _number(cell: Any, what: str, line: int) -> float:
+    text = _null(cell)
+    try:
+        value = float(text) if text is not None else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise Nonconforming(f"game.csv line {line}: {what} is {cell!r}, not a number")
+    return value
+
+
+def agent_label(config: dict[str, Any], seat: int) -> str:
+    """`human` for an oTree participant, gemini-1.5-flash for `otree_LLM`, else the model name."""
+    kind = str(config.get(f"player_{seat}_type", ""))
+    if kind in HUMAN_TYPES:
+        return HUMAN_TYPES[kind]
+    if kind in MODEL_TYPES:
+        return MODEL_TYPES[kind]
+    args = config.get(f"player_{seat}_args") or {}
+    return str(args.get("model_name") or kind or "unknown")
+
+
+def original_params(family: Family, config: dict[str, Any]) -> dict[str, Any]:
+    """glee parameters from an original config, undoing the format's quirks."""
+    raw = dict(config.get("game_args") or {})
+    args = {seat: config.get(f"player_{seat}_args") or {} for seat in (1, 2)}
+    for seat in (1, 2):
+        if "public_name" in args[seat]:
+            raw[f"name_{seat}"] = args[seat]["public_name"]
+    if family == "bargaining":
+        # Older files keep δ in player_N_args.delta (default 1.0), newer ones in game_args.
+        for seat in (1, 2):
+            raw.setdefault(f"delta_{seat}", args[seat].get("delta", 1.0))
+    if family == "persuasion" and "v" in raw and "c" in raw:
+        # Older files hold the high multiple in c with v = 0: the high multiple is max(v, c), low 0.
+        raw["v"], raw["c"] = max(float(raw["v"]), float(raw["c"])), 0.0
+    return raw
+
+
+def read_folder(folder: Path) -> tuple[dict[str, Any], list[tuple[int, dict[str, str]]]]:
+    """config.json and the rows of game.csv (with their line numbers), or MalformedGame."""
+    config_path, csv_path = folder / "config.json", folder / "game.csv"
+    if not config_path.is_file():
+        raise MalformedGame("no config.json")
+    if not csv_path.is_file():
+        raise MalformedGame("no game.csv")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedGame(f"config.json is not JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise MalformedGame("config.json is not a JSON object")
+    try:
+        text = csv_path.read_text(encoding="utf-8-sig")
+        # newline="" semantics: the csv module copes with CRLF and quoted line breaks itself.
+        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+        header = [h.strip() for h in reader.fieldnames or []]
+        reader.fieldnames = header
+        rows = []
+        for row in reader:
+            if None in row:
+                raise MalformedGame(f"game.csv line {reader.line_num}: more cells than the header has columns")
+            rows.append((reader.line_num, row))
+    except UnicodeDecodeError as exc:
+        raise MalformedGame(f"game.csv is not UTF-8 text: {exc}") from None
+    except csv.Error as exc:
+        raise MalformedGame(f"game.csv is not valid CSV: {exc}") from None
+    if not header:
+        raise MalformedGame("game.csv is empty")
+    if not rows:
+        raise MalformedGame("game.csv has a header but no rows")
+    return config, rows
+
+
+class Replay:
+    """Applies the rows of one original game to glee's rules, one row at a time."""
+
+    def __init__(self, family: Family, state: GameState, config: dict[str, Any], header: set[str]) -> None:
+        self.family = family
+        self.state = state
+        params = state.params
+        self.names = {str(getattr(params, "name_1", "Alice")): 1, str(getattr(params, "name_2", "Bob")): 2}
+        missing = [c for c in COLUMNS[family] if c not in header]
+        if family == "bargaining":
+            self.gain_column = {seat: self._gain_column(name, header) for name, seat in self.names.items()}
+            missing += [f"{name.lower()}_gain" for name, seat in self.names.items() if not self.gain_column[seat]]
+        if missing:
+            raise MalformedGame(f"game.csv lacks column(s) {', '.join(missing)}; it has {', '.join(sorted(header))}")
+
+    @staticmethod
+    def _gain_column(name: str, header: set[str]) -> str:
+        """Bargaining gain columns derive from the public names (`alice_gain`)."""
+        wanted = f"{name.lower()}_gain"
+        return next((h for h in header if h.lower() == wanted), "")
+
+    def seat_of(self, player: str, line: int) -> int:
+        if player == "Nature":
+            return 0
+        for name, seat in self.names.items():
+            if player.strip().casefold() == name.casefold():
+                return seat
+        if self.family == "persuasion" and player.strip().casefold() == "the buyer":
+            return 2  # a myopic buyer is named "the buyer"
+        raise Nonconforming(f"game.csv line {line}: unknown player {player!r}; the players are {list(self.names)}")
+
+    def seat_or_none(self, row: dict[str, str]) -> Literal[0, 1, 2] | None:
+        """The seat a row names, for recording a refused row (None if it names nobody)."""
+        try:
+            return self.seat_of(row.get("player") or "", 0)  # type: ignore[return-value]
+        except Nonconforming:
+            return None
+
+    def action(self, row: dict[str, str], seat: int, line: int) -> dict[str, Any]:
+        """The glee action of one original row, for the seat that plays it."""
+        kind = self.state.kind()
+        decision = (_null(row.get("decision")) or "").strip()
+        message = _null(row.get("message"))
+        messages_allowed = bool(getattr(self.state.params, "messages_allowed", False))
+        if self.family == "bargaining":
+            if kind == "respond":
+                return {"decision": decision.lower()}
+            gains = {s: _number(row.get(col), col, line) for s, col in self.gain_column.items()}
+            money = float(self.state.params.money)  # type: ignore[attr-defined]
+            if abs(gains[1] + gains[2] - money) > 1e-9 * money:
+                raise Nonconforming(
+                    f"game.csv line {line}: offer {gains[1]:g} + {gains[2]:g} = {gains[1] + gains[2]:g},"
+                    f" not M = {money:g}"
+                )
+            offer: dict[str, Any] = {"own_gain": gains[seat]}
+            if messages_allowed:
+                offer["message"] = message or ""
+            return offer
+        if self.family == "negotiation":
+            if kind == "respond":
+                token = decision.lower()
+                if token not in NEGOTIATION_DECISIONS:
+                    raise Nonconforming(
+                        f"game.csv line {line}: decision {decision!r}; allowed: {sorted(NEGOTIATION_DECISIONS)}"
+                    )
+                own = OWN_OUTSIDE_OPTION.get(token, seat)
+                if own != seat:
+                    raise Nonconforming(f"game.csv line {line}: {decision} is the other player's outside option")
+                return {"decision": NEGOTIATION_DECISIONS[token]}
+            proposal: dict[str, Any] = {"price": _number(row.get("product_price"), "product_price", line)}
+            if messages_allowed:
+                proposal["message"] = message or ""
+            return proposal
+        if kind == "nature":
+            quality = (_null(row.get("round_quality")) or "").removesuffix("-quality")
+            self._check_worth(row, quality, line)
+            return {"quality": quality}
+        if kind == "seller_message":
+            if self.state.params.seller_message_type == "binary":  # type: ignore[attr-defined]
+                return {"recommend": (decision or message or "").lower()}
+            return {"message": message or ""}
+        buy = {"yes": "buy", "no": "pass"}.get(decision.lower(), decision)
+        return {"decision": buy, **({"message": message or ""} if self.state.params.buyer_messages_allowed else {})}  # type: ignore[attr-defined]
+
+    def _check_worth(self, row: dict[str, str], quality: str, line: int) -> None:
+        """Nature's row states the product's worth: v·P when high, c·P when low."""
+        worth = _null(row.get("product_worth"))
+        if worth is None or quality not in ("high", "low"):
+            return
+        p = self.state.params
+        expected = (p.v if quality == "high" else p.c) * p.price  # type: ignore[attr-defined]
+        if abs(_number(worth, "product_worth", line) - expected) > 1e-6 * max(1.0, expected):
+            raise Nonconforming(
+                f"game.csv line {line}: product_worth {worth} but a {quality} product is worth {expected:g}"
+            )
+
+    def apply(self, line: int, row: dict[str, str]) -> None:
+        if self.state.is_over:
+            raise Nonconforming(f"game.csv line {line}: a row after the game ended ({self.state.end_reason})")
+        seat = self.seat_of(row.get("player") or "", line)
+        round_cell = _null(row.get("round"))
+        if round_cell is None or not round_cell.strip().removesuffix(".0").isdigit():
+            raise Nonconforming(f"game.csv line {line}: round is {row.get('round')!r}, not a whole number")
+        if int(round_cell.strip().removesuffix(".0")) != self.state.round:
+            raise Nonconforming(
+                f"game.csv line {line}: round {round_cell} while the game is in round {self.state.round}"
+            )
+        if seat != self.state.to_act():
+            raise Nonconforming(
+                f"game.csv line {line}: {row.get('player')!r} moved out of turn (seat {self.state.to_act()} to act)"
+            )
+        try:
+            self.state = self.state.apply(self.action(row, seat, line))
+        except IllegalAction as exc:
+            raise Nonconforming(f"game.csv line {line}: {exc}") from None
+
+
+def _turns(state: GameState) -> list[TurnRecord]:
+    return [
+        TurnRecord(turn=i, round=t.round, seat=t.seat, kind=t.kind, action=t.action)
+        for i, t in enumerate(state.turns, start=1)
+    ]
+
+
+def game_record(folder: Path, run_id: str | None = None) -> GameRecord:
+    """One original game folder replayed as a GameRecord, or MalformedGame with the reason."""
+    config, rows = read_folder(folder)
+    family = config.get("game_type")
+    if family not in FAMILIES:
+        raise MalformedGame(f"game_type is {family!r}; allowed: one of {list(FAMILIES)}")
+    try:
+        params = parse_params(family, original_params(family, config))
+    except ConfigError as exc:
+        raise MalformedGame(f"config.json game_args: {exc}") from None
+    source_id = folder.name
+    replay = Replay(family, new_game(params, seed=0), config, set(rows[0][1]))
+    error: str | None = None
+    refused: TurnRecord | None = None
+    for line, row in rows:
+        try:
+            replay.apply(line, row)
+        except Nonconforming as exc:
+            error = str(exc)
+            state = replay.state
+            refused = TurnRecord(
+                turn=len(state.turns) + 1,
+                round=state.round,
+                seat=replay.seat_or_none(row) or 0,
+                kind=state.kind(),
+                action={k: v for k, v in row.items() if _null(v) is not None},
+                valid=False,
+            )
+            break
+    state = replay.state
+    if error is None and not state.is_over:
+        error = f"game.csv ends in round {state.round} before the game is over ({state.kind()} to play)"
+    outcome = state.outcome() if error is None else None
+    return GameRecord(
+        game_id=import_game_id(family, source_id),
+        run_id=run_id,
+        family=family,
+        params=params.model_dump(mode="json"),
+        player_1=agent_label(config, 1),
+        player_2=agent_label(config, 2),
+        seed=None,
+        status="completed" if outcome is not None else "failed",
+        end_reason=outcome.end_reason if outcome else None,
+        rounds=outcome.rounds if outcome else state.round,
+        error=error,
+        source_id=source_id,
+        conforms=error is None,
+        conform_error=error,
+        turns=_turns(state) + ([refused] if refused else []),
+        outcome=outcome,
+    )
+
+
+def import_glee(root: Path, db_path: Path) -> ImportSummary:
+    """Import every original game under `root` into the database at `db_path`."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ConfigError(f"root: got {str(root)!r}; allowed: a folder of original GLEE games")
+    summary = ImportSummary()
+    run_id = "import-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    with open_store(db_path) as store:
+        existing = {r[0] for r in store.con.execute("SELECT game_id FROM games WHERE source_id IS NOT NULL").fetchall()}
+        batch: list[GameRecord] = []
+        for folder in game_folders(root):
+            summary.found += 1
+            try:
+                record = game_record(folder, run_id)
+            except MalformedGame as exc:
+                summary.malformed += 1
+                summary.skipped.append(SkippedFolder(path=str(folder.relative_to(root)), reason=str(exc)))
+                continue
+            if record.game_id in existing:
+                summary.already_present += 1
+                continue
+            existing.add(record.game_id)
+            if summary.run_id is None:
+                store.begin_run(run_id, {"import_glee": str(root)}, experiment="glee-import")
+                summary.run_id = run_id
+            batch.append(record)
+            summary.imported += 1
+            summary.conforming += bool(record.conforms)
+            summary.nonconforming += not record.conforms
+            if len(batch) >= BATCH:
+                store.write(batch)
+                batch = []
+        if batch:
+            store.write(batch)
+    return summary
