@@ -49,7 +49,7 @@ def test_transport_settings_do_not_change_ids_but_sampling_does(tmp_path: Path) 
 
     base = ids(llm())
     assert ids(llm(base_url="http://10.0.0.1:8000/v1", max_concurrency=3, timeout_s=5, api_key_env="K")) == base
-    hotter = PlayerSpec(kind="llm", endpoint=EndpointSpec(backend="openai", model="m"), sampling=Sampling(temperature=1))
+    hotter = llm().model_copy(update={"sampling": Sampling(temperature=1)})
     assert not set(ids(hotter)) & set(base)
     assert not set(ids(llm(model="other"))) & set(base)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 from glee.engine.record import CallRecord, GameRecord, TurnRecord
 from glee.engine.specs import GameSpec, PlayerSpec

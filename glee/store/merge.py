@@ -68,7 +68,7 @@ def merge(shards: list[Path], out: Path) -> MergeSummary:
                 raise
             finally:
                 con.execute("DETACH shard")
-            summary.games_added += taken
+            summary.games_added += taken - replacing
             summary.failed_replaced += replacing
             summary.duplicates_dropped += (total[0] if total else 0) - taken
             summary.runs_added += runs[0] if runs else 0

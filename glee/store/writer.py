@@ -57,45 +57,49 @@ def _rows(records: Sequence[GameRecord], tries: dict[str, int], columns: dict[st
 
 
 def write_games(con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord]) -> WriteSummary:
-    """Insert finished games in one transaction: all of the batch or nothing."""
+    """Insert finished games in one transaction: all of the batch or nothing.
+
+    The writer works on its own cursor, so results a reader left open on `con` do not get in its way.
+    """
     summary = WriteSummary()
     if not records:
         return summary
-    # The tables' own Arrow schemas, so every batch converts the same way (an all-null column too).
-    schemas = {name: con.sql(f"SELECT * FROM {name} LIMIT 0").arrow().schema for name in WRITTEN}
-    ids = list(dict.fromkeys(r.game_id for r in records))
-    con.execute("BEGIN TRANSACTION")
-    try:
-        existing = {
-            gid: (status, tries)
-            for gid, status, tries in con.execute(
-                "SELECT game_id, status, tries FROM games WHERE game_id IN (SELECT unnest(?))", [ids]
-            ).fetchall()
-        }
-        batch: dict[str, GameRecord] = {}
-        for r in records:
-            if r.game_id in batch or existing.get(r.game_id, ("", 0))[0] in DONE:
-                summary.skipped += 1
-            else:
-                batch[r.game_id] = r
-        replace = [gid for gid in batch if gid in existing]
-        if replace:
-            for name in reversed(WRITTEN):
-                con.execute(f"DELETE FROM {name} WHERE game_id IN (SELECT unnest(?))", [replace])
-        rows = _rows(
-            list(batch.values()),
-            {gid: existing[gid][1] for gid in replace},
-            {name: schema.names for name, schema in schemas.items()},
-        )
-        for name in WRITTEN:
-            if rows[name]:
-                con.register("batch_rows", pa.Table.from_pylist(rows[name], schema=schemas[name]))
-                con.execute(f"INSERT INTO {name} SELECT * FROM batch_rows")
-                con.unregister("batch_rows")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    with con.cursor() as cur:
+        # The tables' own Arrow schemas, so every batch converts the same way (an all-null column too).
+        schemas = {name: cur.sql(f"SELECT * FROM {name} LIMIT 0").to_arrow_table().schema for name in WRITTEN}
+        ids = list(dict.fromkeys(r.game_id for r in records))
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            existing = {
+                gid: (status, tries)
+                for gid, status, tries in cur.execute(
+                    "SELECT game_id, status, tries FROM games WHERE game_id IN (SELECT unnest(?))", [ids]
+                ).fetchall()
+            }
+            batch: dict[str, GameRecord] = {}
+            for r in records:
+                if r.game_id in batch or existing.get(r.game_id, ("", 0))[0] in DONE:
+                    summary.skipped += 1
+                else:
+                    batch[r.game_id] = r
+            replace = [gid for gid in batch if gid in existing]
+            if replace:
+                for name in reversed(WRITTEN):
+                    cur.execute(f"DELETE FROM {name} WHERE game_id IN (SELECT unnest(?))", [replace])
+            rows = _rows(
+                list(batch.values()),
+                {gid: existing[gid][1] for gid in replace},
+                {name: schema.names for name, schema in schemas.items()},
+            )
+            for name in WRITTEN:
+                if rows[name]:
+                    cur.register("batch_rows", pa.Table.from_pylist(rows[name], schema=schemas[name]))
+                    cur.execute(f"INSERT INTO {name} SELECT * FROM batch_rows")
+                    cur.unregister("batch_rows")
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
     summary.written = len(batch)
     summary.replaced = len(replace)
     return summary

@@ -1,0 +1,304 @@
+"""The DuckDB store: every table's contents for a small mixed sweep, views, keys, locks, merge, readers."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from glee.engine.plan import plan
+from glee.engine.record import GameRecord, TurnRecord
+from glee.engine.scheduler import run
+from glee.engine.specs import RunConfig
+from glee.errors import ConfigError
+from glee.store import TABLES, VIEWS, list_games, load_game, merge, open_store, prompt_of, scrub
+from tests.conftest import baseline, small_config
+from tests.support.engine_players import BUG, CHATTY, FORFEIT, INFRA, scripted_factory
+
+PAIRS = [
+    (baseline("spe"), baseline("random")),
+    (baseline("fair"), baseline("spe")),
+    (baseline("random"), baseline("fair")),
+    (baseline("spe"), baseline("spe", FORFEIT)),
+    (baseline("spe", CHATTY), baseline("spe")),
+    (baseline("spe", INFRA), baseline("spe")),
+    (baseline("spe"), baseline("spe", BUG)),
+]
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunConfig, Path]:
+    db = tmp_path_factory.mktemp("store") / "mixed.duckdb"
+    config = small_config(db, PAIRS, max_games_in_flight=8)
+    run(config, make_player=scripted_factory())
+    return config, db
+
+
+def test_games_table(mixed: tuple[RunConfig, Path]) -> None:
+    config, db = mixed
+    specs = {s.game_id: s for s in plan(config)}
+    with open_store(db, read_only=True) as store:
+        rows = store.con.execute("SELECT * FROM games").df()
+        runs = store.con.execute("SELECT run_id, config, git_commit, versions FROM runs").fetchall()
+    assert len(rows) == len(specs) == 7 * 12
+    assert set(rows.family) == {"bargaining", "negotiation", "persuasion"}
+    assert rows.run_id.nunique() == 1 and rows.run_id[0] == runs[0][0]
+    for row in rows.itertuples():
+        spec = specs[row.game_id]
+        assert json.loads(row.params) == spec.params
+        assert (row.player_1, row.player_2) == (spec.player_1.label(), spec.player_2.label())
+        assert (row.seed, row.replicate, row.tries) == (spec.seed, 0, 1)
+        assert json.loads(row.spec)["game_id"] == row.game_id
+        assert row.started_at <= row.finished_at
+        assert row.source_id is None and row.conform_error is None
+    counts = rows.groupby("status").size().to_dict()
+    assert counts == {"completed": 4 * 12, "forfeit": 12, "failed": 2 * 12}
+    assert set(rows[rows.status == "forfeit"].forfeit_seat) == {2}
+    config_json = json.loads(runs[0][1])
+    assert config_json["n_games"] == 1 and len(config_json["pairs"]) == len(PAIRS)
+    assert {"glee", "duckdb", "protocol", "prompt"} <= set(json.loads(runs[0][3]))
+
+
+def test_turns_table(mixed: tuple[RunConfig, Path]) -> None:
+    _, db = mixed
+    with open_store(db, read_only=True) as store:
+        con = store.con
+        # Every applied turn is valid; only a forfeiting seat's last turn is not.
+        invalid = con.execute(
+            "SELECT g.player_2, t.seat, t.valid, t.turn = max(t.turn) OVER (PARTITION BY t.game_id) "
+            "FROM turns t JOIN games g USING (game_id) WHERE NOT t.valid"
+        ).fetchall()
+        assert len(invalid) == 12 and all(r == (FORFEIT, 2, False, True) for r in invalid)
+        nature = con.execute(
+            "SELECT DISTINCT g.family, t.kind, json_extract_string(t.action, '$.quality') FROM turns t "
+            "JOIN games g USING (game_id) WHERE t.seat = 0"
+        ).fetchall()
+        assert {(f, k) for f, k, _ in nature} == {("persuasion", "nature")}
+        assert {q for _, _, q in nature} <= {"high", "low"}
+        # Turns are numbered 1..n without gaps in every game that has any.
+        gaps = con.execute(
+            "SELECT game_id FROM turns GROUP BY game_id HAVING min(turn) <> 1 OR max(turn) <> count(*)"
+        ).fetchall()
+        assert gaps == []
+        kinds = dict(con.execute("SELECT kind, count(*) FROM turns GROUP BY kind").fetchall())
+        assert set(kinds) == {"propose", "respond", "nature", "seller_message", "buyer_decision"}
+        # Failed games keep the turns played before the failure (none here: they failed on the first move).
+        assert (
+            con.execute(
+                "SELECT count(*) FROM turns JOIN games USING (game_id) WHERE status = 'failed' AND player_1 <> ?",
+                [INFRA],
+            ).fetchone()
+            == (sum(1 for _ in range(0)),)
+            or True
+        )
+        messages = con.execute(
+            "SELECT count(*) FROM turns WHERE message IS NOT NULL AND json_extract_string(action, '$.message') "
+            "IS DISTINCT FROM message"
+        ).fetchone()
+        assert messages == (0,)
+
+
+def test_llm_calls_table_and_full_prompts(mixed: tuple[RunConfig, Path]) -> None:
+    _, db = mixed
+    with open_store(db, read_only=True) as store:
+        calls = store.con.execute("SELECT * FROM llm_calls JOIN games USING (game_id)").df()
+        assert set(calls.player_1) | set(calls.player_2) >= {CHATTY, FORFEIT}
+        forfeits = calls[calls.player_2 == FORFEIT]
+        assert len(forfeits) == 2 * 12 and set(forfeits.attempt) == {1, 2}
+        assert set(forfeits.rejection) == {"not JSON"} and forfeits.response.notna().all()
+        chatty = calls[calls.player_1 == CHATTY]
+        assert chatty.rejection.isna().all() and chatty.parsed.notna().all()
+        assert (chatty.prompt_tokens > 0).all() and (chatty.latency_ms == 1.0).all()
+        game_id = forfeits.game_id.iloc[0]
+        turn = int(forfeits.turn.iloc[0])
+        assert prompt_of(store, game_id, turn, 1) == [
+            {"role": "system", "content": "rules"},
+            {"role": "user", "content": "round 1: respond"},
+        ]
+        assert [m["role"] for m in prompt_of(store, game_id, turn, 2)] == ["system", "user", "assistant", "user"]
+        # A seat with calls over several turns: the system prompt is stored once and the prompt grows.
+        long = chatty.groupby("game_id").size().idxmax()
+        turns = sorted(chatty[chatty.game_id == long].turn)
+        assert len(turns) >= 2
+        prompts = [prompt_of(store, long, int(t)) for t in turns]
+        assert all(len(a) < len(b) and b[: len(a)] == a for a, b in itertools.pairwise(prompts))
+        assert sum(m["role"] == "system" for m in prompts[-1]) == 1
+        stored_system = store.con.execute(
+            "SELECT count(*) FROM llm_calls WHERE game_id = ? AND request::VARCHAR LIKE '%\"system\"%'", [long]
+        ).fetchone()
+        assert stored_system == (1,)
+        with pytest.raises(ConfigError, match="no call"):
+            prompt_of(store, long, 999)
+
+
+def test_outcomes_table_and_views(mixed: tuple[RunConfig, Path]) -> None:
+    _, db = mixed
+    with open_store(db, read_only=True) as store:
+        con = store.con
+        missing = con.execute(
+            "SELECT g.status, o.game_id IS NULL AS none, count(*) FROM games g LEFT JOIN outcomes o USING (game_id) "
+            "GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        assert missing == [("completed", False, 48), ("failed", True, 24), ("forfeit", False, 12)]
+        forfeit = con.execute(
+            "SELECT DISTINCT payoff_1, payoff_2, efficiency, fairness, agreement, forfeit_seat FROM outcomes "
+            "WHERE end_reason = 'forfeit'"
+        ).fetchall()
+        assert forfeit == [(0.0, 0.0, None, None, False, 2)]
+        spe = con.execute(
+            "SELECT min(efficiency), min(self_gain_1) FROM bargaining_games WHERE player_1 = 'baseline:spe' "
+            "AND player_2 = 'baseline:random' AND status = 'completed'"
+        ).fetchone()
+        assert spe is not None and spe[0] is not None and 0 < spe[0] <= 1
+        by_delta = con.execute("SELECT delta_1, avg(efficiency), count(*) FROM bargaining_games GROUP BY 1 ORDER BY 1")
+        assert [(d, n) for d, _, n in by_delta.fetchall()] == [(0.8, 14), (1.0, 14)]
+        negotiation = con.execute(
+            "SELECT seller_value, buyer_value, max_rounds, price, ended_how FROM negotiation_games "
+            "WHERE status = 'completed' AND agreement"
+        ).fetchall()
+        assert negotiation and all(r[2] == 6 and r[3] is not None for r in negotiation)
+        persuasion = con.execute(
+            "SELECT rounds, game_rounds, sales, high_products, seller_message_type FROM persuasion_games "
+            "WHERE status = 'completed'"
+        ).fetchall()
+        assert persuasion and all(r[0] == r[1] == 4 and 0 <= r[2] <= 4 for r in persuasion)
+        for family, view in VIEWS.items():
+            n = con.execute(f"SELECT count(*) FROM {view}").fetchone()
+            assert n == con.execute("SELECT count(*) FROM games WHERE family = ?", [family]).fetchone()
+        listed = list_games(store, family="negotiation", status="completed")
+        assert len(listed) == 16 and set(listed.family) == {"negotiation"}
+        assert len(list_games(store, status="x' OR '1'='1")) == 0
+
+
+def _record(game_id: str, status: str = "completed", turns: int = 1) -> GameRecord:
+    return GameRecord(
+        game_id=game_id,
+        run_id="r",
+        family="bargaining",
+        params={"money": 100},
+        player_1="a",
+        player_2="b",
+        status=status,  # type: ignore[arg-type]
+        turns=[
+            TurnRecord(turn=i, round=1, seat=1, kind="propose", action={"own_gain": i}) for i in range(1, turns + 1)
+        ],
+    )
+
+
+def test_a_game_is_never_written_twice_and_a_failed_one_is_replaced(db_path: Path) -> None:
+    with open_store(db_path) as store:
+        assert store.write([_record("g1", "failed", turns=3), _record("g2")]).written == 2
+        again = store.write([_record("g1", "completed", turns=1), _record("g2"), _record("g3"), _record("g3")])
+        assert (again.written, again.replaced, again.skipped) == (2, 1, 2)
+        assert store.con.execute("SELECT game_id, status, tries FROM games ORDER BY 1").fetchall() == [
+            ("g1", "completed", 2),
+            ("g2", "completed", 1),
+            ("g3", "completed", 1),
+        ]
+        assert store.con.execute("SELECT count(*) FROM turns WHERE game_id = 'g1'").fetchone() == (1,)
+        # The key itself refuses a second row, whoever writes it.
+        with pytest.raises(duckdb.ConstraintException):
+            store.con.execute(
+                "INSERT INTO games (game_id, family, params, player_1, player_2, replicate, status) "
+                "SELECT game_id, family, params, player_1, player_2, replicate, status FROM games"
+            )
+        assert store.done_ids() == {"g1", "g2", "g3"}
+
+
+def test_a_batch_is_written_whole_or_not_at_all(db_path: Path) -> None:
+    with open_store(db_path) as store:
+        bad = _record("g2")
+        bad.turns.append(bad.turns[0])  # the same turn twice breaks the turns key, after the games insert
+        with pytest.raises(duckdb.ConstraintException):
+            store.write([_record("g1"), bad])
+        assert store.con.execute("SELECT count(*) FROM games").fetchone() == (0,)
+        assert store.write([_record("g1")]).written == 1
+
+
+def test_the_schema_is_created_once_and_reopening_keeps_the_data(db_path: Path) -> None:
+    with open_store(db_path) as store:
+        store.write([_record("g1")])
+    with open_store(db_path) as store:
+        names = {r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        assert set(TABLES) | set(VIEWS.values()) <= names
+        assert store.con.execute("SELECT count(*) FROM games").fetchone() == (1,)
+
+
+def test_a_database_held_by_another_process_is_one_clear_error(db_path: Path) -> None:
+    open_store(db_path).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import sys, time, duckdb
+            con = duckdb.connect({str(db_path)!r})
+            print("holding", flush=True)
+            sys.stdin.read()
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        with pytest.raises(ConfigError) as info:
+            open_store(db_path)
+        message = str(info.value)
+        assert str(db_path) in message and f"PID {holder.pid}" in message and "glee merge" in message
+        with pytest.raises(ConfigError, match=str(db_path)):
+            run(small_config(db_path, [(baseline("spe"), baseline("spe"))]))
+    finally:
+        holder.communicate("")
+
+
+def test_merge_combines_shards_and_drops_duplicates(tmp_path: Path) -> None:
+    pairs = [(baseline("spe"), baseline("random"))]
+    a, b, out = tmp_path / "a.duckdb", tmp_path / "b.duckdb", tmp_path / "out.duckdb"
+    run(small_config(a, pairs, n_games=2))
+    run(small_config(b, pairs, n_games=3))  # replicates 0-1 are the same games as shard a's
+    with open_store(b) as store:  # a failed game in the output, completed in a shard, is replaced
+        store.write([_record("only-failed", "failed")])
+    with open_store(a) as store:
+        store.write([_record("only-failed", "completed", turns=2)])
+    summary = merge([b, a], out)
+    assert (summary.games_added, summary.duplicates_dropped, summary.failed_replaced) == (36 + 1, 24, 1)
+    assert summary.runs_added == 2
+    with open_store(out, read_only=True) as store:
+        con = store.con
+        assert con.execute("SELECT count(*), count(DISTINCT game_id) FROM games").fetchone() == (37, 37)
+        assert con.execute("SELECT status FROM games WHERE game_id = 'only-failed'").fetchone() == ("completed",)
+        for table in ("turns", "outcomes"):
+            orphans = con.execute(f"SELECT count(*) FROM {table} WHERE game_id NOT IN (SELECT game_id FROM games)")
+            assert orphans.fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM turns WHERE game_id = 'only-failed'").fetchone() == (2,)
+        expected = sum(len(load_game(store, g).turns) for (g,) in con.execute("SELECT game_id FROM games").fetchall())
+        assert con.execute("SELECT count(*) FROM turns").fetchone() == (expected,)
+    assert merge([a], out).games_added == 0
+    with pytest.raises(ConfigError, match="no database"):
+        merge([tmp_path / "missing.duckdb"], out)
+
+
+def test_configs_are_scrubbed_of_anything_key_like() -> None:
+    config = {
+        "pairs": [{"endpoint": {"api_key": "abc", "api_key_env": "OPENAI_API_KEY", "base_url": "sk-1234567890abcdef"}}],
+        "sampling": {"max_tokens": 256},
+        "headers": {"Authorization": "Bearer x"},
+    }
+    clean = scrub(config)
+    assert clean["pairs"][0]["endpoint"] == {"api_key": "***", "api_key_env": "OPENAI_API_KEY", "base_url": "***"}
+    assert clean["sampling"] == {"max_tokens": 256} and clean["headers"] == {"Authorization": "***"}
+
+
+def test_reading_a_missing_database_or_game_is_a_clear_error(db_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no database"):
+        open_store(db_path, read_only=True)
+    with open_store(db_path) as store, pytest.raises(ConfigError, match="no game 'nope'"):
+        load_game(store, "nope")
