@@ -27,7 +27,7 @@ _OPENER = re.compile(r"\{\s*[\"}]")
 """Where an object can start: '{' then a key or '}' (skips '{{{{' and '{x' cheaply)."""
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 """A complete JSON string: each character matches exactly one branch, so matching is linear."""
-_BARE_MONEY = re.compile(r"-?\$\s*\d[\d,]*(?:\.\d+)?|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_BARE_MONEY = re.compile(r"-?\$?\s*\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\$\s*\d+(?:\.\d+)?")
 """$1,200 / $1200.5 / 1,200 / 1,200.50 outside strings: not JSON numbers, so quoted for a second try."""
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _MAX_CANDIDATES = 64
@@ -60,7 +60,13 @@ def _objects(text: str) -> tuple[list[dict[str, Any]], str | None]:
         try:
             value, end = _DECODER.raw_decode(text, start)
         except json.JSONDecodeError as exc:
-            failure = failure or f"{exc.msg}, character {exc.pos - start} of the object"
+            if failure is None:
+                cut_off = exc.pos >= len(text) or exc.msg.startswith("Unterminated")
+                failure = (
+                    "the reply ends before the object is closed"
+                    if cut_off
+                    else f"{exc.msg}, character {exc.pos - start}"
+                )
             pos = start + 1
             continue
         except (ValueError, RecursionError):
