@@ -46,7 +46,7 @@ def after(state: GameState, *actions: dict[str, Any]) -> GameState:
 def test_a_baseline_is_labelled_by_strategy_and_answers_with_the_turns_action_model() -> None:
     for strategy in ("spe", "random", "fair"):
         p = params("bargaining", messages_allowed=True)
-        player = make_baseline(strategy, p, 1, seed=0)  # type: ignore[arg-type]
+        player = make_baseline(strategy, p, 1, seed=0)
         assert player.label == f"baseline:{strategy}"
         action = act(player, new_game(p, 0))
         assert action["message"] == ""  # a required message is present, and empty

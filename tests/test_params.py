@@ -135,7 +135,7 @@ def test_the_horizon_is_disclosed_by_default_only_up_to_20_rounds() -> None:
 def test_params_are_frozen() -> None:
     params = parse_params("bargaining")
     with pytest.raises(ValueError, match="frozen"):
-        params.delta_1 = 0.5  # type: ignore[misc]
+        setattr(params, "delta_1", 0.5)  # noqa: B010 (assignment on a frozen model must raise)
 
 
 def test_the_paper_grids_have_the_papers_sizes_and_every_configuration_is_valid() -> None:

@@ -36,7 +36,7 @@ def test_each_round_is_nature_then_seller_then_buyer() -> None:
     while not state.is_over:
         order.append((state.round, state.to_act(), state.kind()))
         seat = state.to_act()
-        action = state.nature_action() if seat == 0 else {1: {"message": "hi"}, 2: {"decision": "pass"}}[seat]
+        action = state.nature_action() if seat == 0 else {"message": "hi"} if seat == 1 else {"decision": "pass"}
         state = state.apply(action)
     assert order == [
         (1, 0, "nature"), (1, 1, "seller_message"), (1, 2, "buyer_decision"),
@@ -72,7 +72,7 @@ def test_natures_draws_do_not_depend_on_what_the_players_do() -> None:
         state = game(seed=9, rounds=10)
         while not state.is_over:
             seat = state.to_act()
-            action = state.nature_action() if seat == 0 else {1: {"message": ""}, 2: {"decision": decision}}[seat]
+            action = state.nature_action() if seat == 0 else {"message": ""} if seat == 1 else {"decision": decision}
             state = state.apply(action)
         return state.qualities
 

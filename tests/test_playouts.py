@@ -14,7 +14,7 @@ import math
 
 import pytest
 
-from glee.games import Action, GameState, Observation, Outcome, Params, parse_params, restore
+from glee.games import Action, GameState, Observation, Outcome, Params, Seat, parse_params, restore
 from glee.games.bargaining import BargainingObservation, BargainingParams, BargainingState
 from glee.games.grids import paper_grid
 from glee.games.negotiation import NegotiationObservation, NegotiationParams
@@ -42,7 +42,7 @@ def horizon(params: Params) -> int:
 def check_privacy(state: GameState, obs: Observation) -> None:
     """What a seat must not know is absent from its observation."""
     p = state.params
-    other = 2 if obs.seat == 1 else 1
+    other: Seat = 2 if obs.seat == 1 else 1
     if isinstance(obs, BargainingObservation):
         assert isinstance(p, BargainingParams) and isinstance(state, BargainingState)
         assert obs.other_delta == (p.delta(other) if p.complete_information else None)
@@ -121,7 +121,7 @@ def check_outcome(state: GameState, out: Outcome) -> None:
         assert p.c - 1 - TOL <= (out.self_gain_2 or 0) <= p.v - 1 + TOL
         assert out.efficiency is None or in_unit(out.efficiency)
         assert out.fairness is None or in_unit(out.fairness)
-        assert out.payoff_1 == pytest.approx(p.price * out.self_gain_1 * p.rounds)
+        assert out.payoff_1 == pytest.approx(p.price * (out.self_gain_1 or 0) * p.rounds)
 
 
 async def play_grid(family: str) -> int:

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from glee.games import Action, GameState, Observation, parse_params
+from glee.games import Action, Family, GameState, Observation, parse_params
 from glee.games.bargaining import BargainingParams, BargainingState
 from glee.games.grids import GRIDS, paper_grid
 from glee.games.negotiation import NegotiationParams, NegotiationState
@@ -176,7 +176,7 @@ def test_spe_buyer_reads_the_text_recommendation_exactly_as_the_binary_one() -> 
     assert binary == text and 0 < sum(binary) < len(binary)
 
 
-async def fair_games(family: str) -> list[GameState]:
+async def fair_games(family: Family) -> list[GameState]:
     return [
         await play_baselines(parse_params(family, raw), "fair", "fair", seed)
         for seed, raw in enumerate(paper_grid(family))
