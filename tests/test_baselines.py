@@ -304,3 +304,15 @@ def test_recommendation_sentences_are_read_back() -> None:
     assert read_recommendation("yes") is True and read_recommendation("No.") is False
     for unreadable in ("", "100", "it is a product", None, f"{RECOMMEND_YES} {RECOMMEND_NO}"):
         assert read_recommendation(unreadable) is None
+
+
+def test_spe_with_a_hidden_horizon_plays_stationary_shares_but_still_accepts_anything_in_the_last_round() -> None:
+    # The players know the true T (theory reference); rejecting in round T is worth nothing.
+    p = params("bargaining", delta_1=0.9, delta_2=0.8, money=100, max_rounds=3, horizon_disclosed=False)
+    alice, bob = make_baseline("spe", p, 1, 0), make_baseline("spe", p, 2, 0)
+    start = new_game(p, 0)
+    assert act(alice, start)["own_gain"] == pytest.approx(100 * 0.2 / 0.28)  # not the backward-induction 92
+    last = after(start, {"own_gain": 99, "message": ""}, {"decision": "reject"})
+    last = after(last, {"own_gain": 99, "message": ""}, {"decision": "reject"})
+    assert act(alice, last)["own_gain"] == pytest.approx(100 * 0.2 / 0.28)
+    assert act(bob, after(last, {"own_gain": 100, "message": ""})) == {"decision": "accept"}
