@@ -72,7 +72,12 @@ def backward_shares(params: BargainingParams) -> list[float]:
 
 
 class BargainingSPE:
-    """Proposes its SPE share; accepts any offer at least worth its continuation value."""
+    """Proposes its SPE share; accepts any offer at least worth its continuation value.
+
+    A disclosed horizon is solved by backward induction; a hidden one is played with the
+    stationary infinite-horizon shares. Knowing the true T either way, it accepts anything
+    in round T, where rejecting is worth nothing.
+    """
 
     def __init__(self, params: BargainingParams, seat: Seat) -> None:
         self.params = params
