@@ -407,7 +407,9 @@ def _job(cfg: DictConfig) -> None:
         sweep = hydra_cfg.mode == RunMode.MULTIRUN
         if sweep:
             config = config.model_copy(update={"db": Path(hydra_cfg.runtime.output_dir) / SHARD_NAME})
-        summary = run(config)  # prints its own summary of what was played
+        summary = run(config)
+        if not config.progress:  # with its progress bar, run() prints this itself
+            print(summary.text(), file=sys.stderr)
         if summary.error:
             raise GleeError(summary.error)
     except GleeError as exc:
