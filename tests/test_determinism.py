@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from glee.backends.spec import EndpointSpec
 from glee.engine.scheduler import run
+from glee.engine.specs import PlayerSpec
 from glee.store import open_store
 from tests.conftest import baseline, small_config
 from tests.support.engine_players import CHATTY, SLOW, scripted_factory
+from tests.support.hash_model import HASH_MODEL
 
 PAIRS = [
     (baseline("random"), baseline("random")),
@@ -52,3 +63,42 @@ def test_one_and_sixty_four_games_in_flight_play_the_same_games(tmp_path: Path) 
         if row[0] in random_ids:
             played.setdefault(row[0], []).append(row[5])
     assert len({str(actions) for actions in played.values()}) > len(random_ids) // 2
+
+
+@pytest.fixture(scope="module")
+def hash_model() -> Iterator[str]:
+    """The deterministic stand-in model server (tests/support/hash_model.py) on a free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, HASH_MODEL, "--port", str(port)])
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(300):  # until it answers (at most 30 s)
+            try:
+                urllib.request.urlopen(f"{url}/models", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_llm_players_over_http_play_the_same_games_at_one_and_sixty_four_in_flight(
+    tmp_path: Path, hash_model: str
+) -> None:
+    endpoint = EndpointSpec(backend="openai", base_url=hash_model, model="hash-model", api_key_env=None,
+                            max_concurrency=64)  # fmt: skip
+    llm = PlayerSpec(kind="llm", endpoint=endpoint)
+    pairs = [(llm, baseline("random")), (baseline("spe"), llm)]
+    one, many = tmp_path / "one.duckdb", tmp_path / "many.duckdb"
+    first = run(small_config(one, pairs, max_games_in_flight=1))
+    second = run(small_config(many, pairs, max_games_in_flight=64))
+    assert first.failed == second.failed == 0
+    assert first.completed + first.forfeit == 24
+    a, b = transcripts(one), transcripts(many)
+    assert len(a["calls"]) >= 24
+    for table in a:
+        assert a[table] == b[table], table
