@@ -51,6 +51,13 @@ def explain(exc: ValidationError, prefix: str = "", allowed_keys: list[str] | No
     return ConfigError("; ".join(lines))
 
 
+class GameAbandoned(GleeError):
+    """A person stopped playing (closed the tab, went silent past the inactivity timeout, quit).
+
+    The game is recorded with status `abandoned`: neither a player fault nor an infrastructure one.
+    """
+
+
 class InfrastructureError(GleeError):
     """A model endpoint kept failing (429, 5xx, timeouts, a dead server) after its retries.
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from glee.engine.record import CallRecord, GameRecord, TurnRecord
 from glee.engine.specs import GameSpec, PlayerSpec
-from glee.errors import InfrastructureError
+from glee.errors import GameAbandoned, InfrastructureError
 from glee.games import GameState, Params, Seat, new_game, parse_params
 from glee.games.base import hash_ints
 from glee.players.base import Decision, Player
@@ -71,6 +71,7 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
     calls: list[CallRecord] = []
     forfeit_turn: TurnRecord | None = None
     error: str | None = None
+    abandoned = False
     try:
         players: dict[Seat, Player] = {
             1: make_player(spec.player_1, params, 1, seat_seed(spec.seed, 1)),
@@ -99,13 +100,15 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
                 state = state.forfeit(seat)
             else:
                 state = state.apply(decision.action)
+    except GameAbandoned as exc:  # a person left: no one's fault, no outcome
+        error, abandoned = f"{type(exc).__name__}: {exc}", True
     except InfrastructureError as exc:
         error = f"{type(exc).__name__}: {exc}"
     except Exception:  # a rules or player bug: this game fails, the sweep goes on
         error = traceback.format_exc()
     turns = _turns(state) + ([forfeit_turn] if forfeit_turn else [])
     if error is not None:
-        status = "failed"
+        status = "abandoned" if abandoned else "failed"
         outcome = None
     else:
         outcome = state.outcome()

@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict
 
 from glee.games import Family, Outcome, TurnKind
 
-GameStatus = Literal["completed", "forfeit", "failed"]
+GameStatus = Literal["completed", "forfeit", "failed", "abandoned"]
 """completed: played to its end; forfeit: a seat gave no valid action (in metrics as a forfeit);
-failed: infrastructure or a bug stopped it (left out of metrics, played again on resume)."""
+failed: infrastructure or a bug stopped it (left out of metrics, played again on resume);
+abandoned: a human player left mid-game (left out of metrics, its turns so far kept, never replayed)."""
 
 
 class TurnRecord(BaseModel):

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS games (
     player_2      VARCHAR NOT NULL,
     seed          BIGINT,
     replicate     INTEGER NOT NULL,
-    status        VARCHAR NOT NULL,      -- completed | forfeit | failed
+    status        VARCHAR NOT NULL,      -- completed | forfeit | failed | abandoned (a human left)
     end_reason    VARCHAR,               -- agreement | no_deal | outside_option | deadline | forfeit
     rounds        INTEGER,
     started_at    TIMESTAMPTZ,
