@@ -504,6 +504,29 @@ def show_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_command(args: argparse.Namespace) -> int:
+    from glee.analysis.report import write_report
+
+    if not args.db.exists():
+        raise ConfigError(f"--db: no database at {str(args.db)!r}")
+    print(f"report written to {write_report(args.db, args.out)}")
+    return 0
+
+
+def import_glee_command(args: argparse.Namespace) -> int:
+    from glee.store.glee_import import import_glee
+
+    summary = import_glee(args.root, args.db)
+    print(
+        f"imported {summary.imported} of {summary.found} original games into {args.db} "
+        f"({summary.conforming} legal under glee's rules, {summary.nonconforming} not; "
+        f"{summary.already_present} already there, {summary.malformed} unreadable)"
+    )
+    for skipped in summary.skipped[:10]:
+        print(f"  skipped {skipped.path}: {skipped.reason}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glee",
@@ -522,6 +545,16 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("game_id")
     show.add_argument("--db", type=Path, default=Path("data/glee.duckdb"))
     show.set_defaults(handler=show_command)
+    report = sub.add_parser("report", help="write a static HTML report of a database")
+    report.add_argument("--db", type=Path, default=Path("data/glee.duckdb"))
+    report.add_argument("--out", type=Path, default=Path("data/report.html"))
+    report.set_defaults(handler=report_command)
+    imp = sub.add_parser(
+        "import-glee", help="import games in the original GLEE data format (<family>/<a>/<b>/<c>/<id>/)"
+    )
+    imp.add_argument("root", type=Path, help="the folder holding the original games")
+    imp.add_argument("--db", type=Path, default=Path("data/glee.duckdb"))
+    imp.set_defaults(handler=import_glee_command)
     return parser
 
 

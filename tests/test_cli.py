@@ -351,3 +351,24 @@ def test_smollm2_plays_a_tiny_game_through_the_command(tmp_path: Path) -> None:
     assert calls is not None and calls[0] >= 1 and calls[1] >= 1
     assert status is not None and status[0] in ("completed", "forfeit")
     assert SMOLLM2 in result.stdout
+
+
+def test_import_glee_then_report(tmp_path: Path) -> None:
+    """The six original GLEE games in tests/fixtures go in once, and the report covers them."""
+    samples = Path(__file__).parent / "fixtures" / "glee_samples"
+    db = tmp_path / "imported.duckdb"
+    first = glee("import-glee", str(samples), "--db", str(db), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "imported 6 of 6" in first.stdout
+    again = glee("import-glee", str(samples), "--db", str(db), cwd=tmp_path)
+    assert "imported 0 of 6" in again.stdout and "6 already there" in again.stdout
+    assert len(games_in(db)) == 6
+
+    out = tmp_path / "report.html"
+    report = glee("report", "--db", str(db), "--out", str(out), cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "bargaining" in page
+
+    missing = glee("import-glee", str(tmp_path / "nowhere"), "--db", str(db), cwd=tmp_path)
+    assert missing.returncode == 2 and "nowhere" in missing.stderr and "Traceback" not in missing.stderr
