@@ -30,6 +30,11 @@ class ActionShape:
     """The JSON shape in words, e.g. {"decision": "accept" or "reject"}."""
 
 
+_DROPPED = frozenset({"title", "default", "maxLength"})
+"""Titles and defaults are noise to a decoder. maxLength is left to validation: llama.cpp turns
+maxLength 2000 into a grammar it refuses to build, and max_tokens bounds a reply anyway."""
+
+
 def _amount(prop: dict[str, Any]) -> dict[str, Any]:
     """Money as a bounded integer: small models write valid whole numbers far more often than floats."""
     out: dict[str, Any] = {"type": "integer"}
@@ -61,7 +66,7 @@ def action_shape(action_model: type[Action]) -> ActionShape:
     amounts: set[str] = set()
     choices: dict[str, tuple[str, ...]] = {}
     for key in required:
-        prop = {k: v for k, v in full["properties"][key].items() if k not in ("title", "default")}
+        prop = {k: v for k, v in full["properties"][key].items() if k not in _DROPPED}
         if prop.get("type") == "number":
             prop = _amount(prop)
             amounts.add(key)
