@@ -101,11 +101,7 @@ def turn(o: BargainingObservation, events: Sequence[Turn], shape: ActionShape) -
     out.add(now)
     if o.kind == "respond" and o.pending_offer is not None:
         mine, theirs = o.pending_offer if o.seat == 1 else o.pending_offer[::-1]
-        out.add(f"{them}'s offer: you get {money(mine)} and {them} gets {money(theirs)}. Do you accept or reject it?")
+        ask = f"{them}'s offer: you get {money(mine)} and {them} gets {money(theirs)}. Do you accept or reject it?"
     else:
         ask = f"It is your turn to make an offer: how much of the {money(o.money)} do you keep? {them} gets the rest."
-        if "message" in shape.keys:
-            ask += f" Also write a message to {them}."
-        out.add(ask)
-    out.add(f"Answer with one JSON object: {shape.example}")
-    return out.done()
+    return out.request(ask, shape.keys, shape.example, them)

@@ -109,14 +109,10 @@ def turn(o: NegotiationObservation, events: Sequence[Turn], shape: ActionShape) 
     them = o.other_name
     out.add(f"Round {o.round} of at most {o.max_rounds}." if o.max_rounds is not None else f"Round {o.round}.")
     if o.kind == "respond" and o.pending_price is not None:
-        out.add(
+        ask = (
             f"{them} proposes a price of {money(o.pending_price)}. Do you accept it, reject it, or take your outside "
             f"option ({_outside(o)})?"
         )
     else:
         ask = "It is your turn to propose a price."
-        if "message" in shape.keys:
-            ask += f" Also write a message to {them}."
-        out.add(ask)
-    out.add(f"Answer with one JSON object: {shape.example}")
-    return out.done()
+    return out.request(ask, shape.keys, shape.example, them)

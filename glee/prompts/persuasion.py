@@ -186,14 +186,7 @@ def turn(o: PersuasionObservation, events: Sequence[Turn], shape: ActionShape) -
         out.add(f"Round {o.round} of {o.total_rounds}.")
     if o.role == "seller":
         quality = f"This round's product is of {o.quality} quality. " if o.quality is not None else ""
-        if o.message_type == "binary":
-            out.add(f"{quality}Do you recommend that the buyer buy it?")
-        else:
-            out.add(f"{quality}Write your message to the buyer.")
-    else:
-        ask = f"Do you buy this round's product for {money(o.price)}?"
-        if "message" in shape.keys:
-            ask += f" Also write a message to {them}."
-        out.add(ask)
-    out.add(f"Answer with one JSON object: {shape.example}")
-    return out.done()
+        binary = o.message_type == "binary"
+        ask = "Do you recommend that the buyer buy it?" if binary else "Write your message to the buyer."
+        return out.request(quality + ask, shape.keys, shape.example, them)
+    return out.request(f"Do you buy this round's product for {money(o.price)}?", shape.keys, shape.example, them)

@@ -89,3 +89,12 @@ class Lines:
 
     def done(self) -> Cleaned:
         return Cleaned("\n".join(self.parts), self.cut)
+
+    def request(self, ask: str, keys: tuple[str, ...], example: str, other_name: str) -> Cleaned:
+        """End the turn message with the question, the message invitation if the action has one, and
+        the JSON shape; return the finished message."""
+        if "message" in keys:
+            ask += f" Also write a message to {other_name}."
+        self.parts.append(ask)
+        self.parts.append(f"Answer with one JSON object: {example}")
+        return self.done()
