@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -78,7 +79,11 @@ def paired_comparison(
 
 
 def bradley_terry(
-    games: pd.DataFrame, metric: str = "self_gain", confidence: float = 0.95, tolerance: float = 1e-9
+    games: pd.DataFrame,
+    metric: str = "self_gain",
+    confidence: float = 0.95,
+    tolerance: float = 1e-9,
+    pseudo_wins: float = 0.5,
 ) -> pd.DataFrame:
     """Rate all agents from head-to-head games: who gained more (Bradley–Terry, logit link).
 
@@ -86,6 +91,10 @@ def bradley_terry(
     binomial GLM on win counts per ordered pair (statsmodels). The first agent (sorted)
     is the reference with strength 0; `home` is the advantage of seat 1. Ties (gains
     within `tolerance`) and games without both gains are left out and counted.
+    `pseudo_wins` are added to both sides of every pair that met, so that an agent that
+    always wins gets a large finite strength instead of an infinite one (perfect separation).
+    When every pair met in one seating only, seat advantage and strength cannot be told
+    apart: the model is fitted without `home` (reported as NaN).
     Returns one row per agent: strength, low, high, games, wins, ties (best first).
     """
     if metric != "self_gain":
@@ -98,16 +107,30 @@ def bradley_terry(
     if len(agents) < 2:
         raise ConfigError(f"a rating needs at least two agents; got {agents}")
     pairs = decided.groupby(["player_1", "player_2"], observed=True)["win_1"].agg(["sum", "count"]).reset_index()
+    if pairs.empty:
+        raise ConfigError("no head-to-head game was decided (every completed game was a tie)")
     index = {a: i for i, a in enumerate(agents)}
     design = np.zeros((len(pairs), len(agents)))
     rows = np.arange(len(pairs))
-    design[rows, pairs["player_1"].map(index).to_numpy()] += 1.0
-    design[rows, pairs["player_2"].map(index).to_numpy()] -= 1.0
+    design[rows, pairs["player_1"].map(index).to_numpy(dtype=np.int64)] += 1.0
+    design[rows, pairs["player_2"].map(index).to_numpy(dtype=np.int64)] -= 1.0
     exog = np.column_stack([np.ones(len(pairs)), design[:, 1:]])  # home advantage + all but the reference
-    endog = np.column_stack([pairs["sum"], pairs["count"] - pairs["sum"]])
-    fit = sm.GLM(endog, exog, family=sm.families.Binomial()).fit()
-    ci = np.asarray(fit.conf_int(alpha=1 - confidence))
-    strength = np.concatenate([[0.0], fit.params[1:]])
+    home = np.linalg.matrix_rank(exog) == exog.shape[1]
+    if not home:
+        exog = exog[:, 1:]
+    if np.linalg.matrix_rank(exog) < exog.shape[1]:
+        raise ConfigError(f"the head-to-head games do not connect all agents {agents}; no common rating scale")
+    wins_1 = pairs["sum"].to_numpy(dtype=float) + pseudo_wins
+    wins_2 = (pairs["count"] - pairs["sum"]).to_numpy(dtype=float) + pseudo_wins
+    with warnings.catch_warnings():
+        # A saturated model (as many pairs as strengths) has no residual df; statsmodels warns
+        # about its dispersion, which a binomial model does not use.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fit = sm.GLM(np.column_stack([wins_1, wins_2]), exog, family=sm.families.Binomial()).fit()
+    params, ci = np.asarray(fit.params), np.asarray(fit.conf_int(alpha=1 - confidence))
+    if not home:
+        params, ci = np.concatenate([[np.nan], params]), np.vstack([[np.nan, np.nan], ci])
+    strength = np.concatenate([[0.0], params[1:]])
     low = np.concatenate([[0.0], ci[1:, 0]])
     high = np.concatenate([[0.0], ci[1:, 1]])
     played = pd.concat([done["player_1"], done["player_2"]]).value_counts()
@@ -126,6 +149,6 @@ def bradley_terry(
             "ties": [int(ties.get(a, 0)) for a in agents],
         }
     )
-    table.attrs["home_advantage"] = (float(fit.params[0]), float(ci[0, 0]), float(ci[0, 1]))
+    table.attrs["home_advantage"] = (float(params[0]), float(ci[0, 0]), float(ci[0, 1]))
     table.attrs["reference"] = agents[0]
     return table.sort_values("strength", ascending=False).reset_index(drop=True)

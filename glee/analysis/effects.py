@@ -17,6 +17,7 @@ million rows), while the cell table has at most a few thousand rows.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from itertools import product
 from typing import Any
@@ -27,6 +28,7 @@ import statsmodels.formula.api as smf
 from patsy import build_design_matrices
 from pydantic import BaseModel, ConfigDict
 from scipy import stats
+from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from glee.analysis.frames import METRICS, parameter_columns
 from glee.errors import ConfigError
@@ -47,6 +49,8 @@ class CellFit(BaseModel):
     nobs: int
     design_info: Any
     """The formula's design (patsy), to build the same columns for new rows."""
+    full_rank: bool
+    """False when some coefficients are not identified (e.g. an agent never seen at some level)."""
 
     def intervals(self, confidence: float = 0.95) -> pd.DataFrame:
         """Estimate, low, high and p-value per term (t distribution with the raw rows' df)."""
@@ -64,15 +68,39 @@ def fit_cells(data: pd.DataFrame, metric: str, formula: str, columns: Sequence[s
     """OLS of `formula` on `data`, fitted on the cell means of `columns` (all categorical)."""
     cells = data.groupby(list(columns), observed=True, dropna=False)[metric].agg(["mean", "count", "var"])
     cells = cells.reset_index().rename(columns={"mean": metric})
+    for name in columns:
+        cells[name] = _plain(cells[name])
     within = float(((cells["count"] - 1) * cells["var"].fillna(0.0)).sum())
-    fit = smf.wls(formula, data=cells, weights=cells["count"].to_numpy(dtype=float)).fit()
+    with warnings.catch_warnings():
+        # The cell table is often saturated (its own residual df is 0) and statsmodels warns about
+        # its scale; the scale used below is the raw rows'. Rank deficiency is reported as full_rank.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", SingularMatrixWarning)
+        fit = smf.wls(formula, data=cells, weights=cells["count"].to_numpy(dtype=float)).fit()
     nobs = int(cells["count"].sum())
     df_resid = float(nobs - fit.model.rank)
     if df_resid <= 0:
         raise ConfigError(f"metric {metric!r}: {nobs} rows cannot fit {fit.model.rank} coefficients")
     scale = (within + float(fit.ssr)) / df_resid
     cov = pd.DataFrame(np.asarray(fit.normalized_cov_params) * scale, index=fit.params.index, columns=fit.params.index)
-    return CellFit(params=fit.params, cov=cov, df_resid=df_resid, nobs=nobs, design_info=fit.model.data.model_spec)
+    return CellFit(
+        params=fit.params,
+        cov=cov,
+        df_resid=df_resid,
+        nobs=nobs,
+        design_info=fit.model.data.model_spec,
+        full_rank=fit.model.rank == len(fit.params),
+    )
+
+
+def _plain(column: pd.Series) -> pd.Series:
+    """Python scalars in a numpy column: patsy reads neither pandas' nullable dtypes nor Arrow strings."""
+    return pd.Series([_scalar(v) for v in column], index=column.index, dtype=object).infer_objects()
+
+
+def _scalar(value: Any) -> Any:
+    """A numpy or pandas scalar as the Python value (so that its repr is a plain literal)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _check_columns(frame: pd.DataFrame, names: Sequence[str], what: str) -> None:
@@ -82,17 +110,17 @@ def _check_columns(frame: pd.DataFrame, names: Sequence[str], what: str) -> None
 
 
 def _reference(frame: pd.DataFrame, name: str, family: str | None, chosen: Mapping[str, Any]) -> Any:
-    """The reference level: the chosen one, else the family's default, else the most frequent."""
+    """The reference level: the chosen one, else the family's default, else the first in sorted order."""
     levels = frame[name].dropna().unique()
     if name in chosen:
         if chosen[name] not in set(levels):
             raise ConfigError(f"reference.{name}: got {chosen[name]!r}; allowed: one of {sorted(levels)}")
-        return chosen[name]
+        return _scalar(chosen[name])
     if family is not None and name in PARAMS[check_family(family)].model_fields:
         default = PARAMS[check_family(family)].model_fields[name].default
         if default in set(levels):
             return default
-    return frame[name].value_counts().index[0]
+    return _scalar(sorted(levels, key=lambda v: (str(type(v)), v))[0])
 
 
 def _term(name: str, reference: Any) -> str:
@@ -132,7 +160,7 @@ def parameter_effects(
 
     `frame` is a seat frame (one row per game and seat). `parameters` default to the
     family's parameters that vary in the data; `reference` picks the baseline level per
-    column (defaults: the family's default configuration, then the most frequent level).
+    column (defaults: the family's default configuration, then the first level in sorted order).
     Returns one row per level: variable, level, reference, effect, low, high, p_value, n.
     """
     chosen = dict(reference or {})
@@ -175,7 +203,7 @@ def prediction_grid(data: pd.DataFrame, parameters: Sequence[str], family: str |
     grid = GRIDS[check_family(family)] if family else {}
     levels = {}
     for name in parameters:
-        observed = set(data[name].dropna().unique())
+        observed = {_scalar(v) for v in data[name].dropna().unique()}
         paper = [v for v in grid.get(name, []) if v in observed]
         levels[name] = paper or sorted(observed)
     return pd.DataFrame(list(product(*levels.values())), columns=list(levels))
@@ -202,7 +230,7 @@ def balanced_table(
         part = frame[frame["seat"] == seat]
         data = _prepare(part, metric, [*names, agent_column])
         params_used = _varying(data, names)
-        agents = sorted(data[agent_column].unique())
+        agents = sorted(_scalar(a) for a in data[agent_column].unique())
         main = " + ".join(_term(v, _reference(data, v, fam, {})) for v in params_used)
         agent_term = _term(agent_column, agents[0])
         if len(agents) > 1 and main:
@@ -234,6 +262,7 @@ def balanced_table(
                     "raw_mean": observed[metric].mean(),
                     "n": len(observed),
                     "grid_cells": len(grid),
+                    "full_rank": fit.full_rank,
                 }
             )
     return pd.DataFrame(rows)

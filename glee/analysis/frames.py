@@ -131,13 +131,16 @@ def load_games(
             name: f"TRY_CAST(json_extract_string(g.params, '$.{name}') AS {kind})" for name, kind in params.items()
         }
         if "extras" in present["o"]:
-            select.update(
-                {
-                    name: f"TRY_CAST(json_extract_string(o.extras, '$.{name}') AS {kind})"
-                    for name, kind in extra_columns(fam).items()
-                    if name not in params
-                }
-            )
+            for name, kind in extra_columns(fam).items():
+                extra = f"TRY_CAST(json_extract_string(o.extras, '$.{name}') AS {kind})"
+                if name not in params:
+                    select[name] = extra
+                    continue
+                # A record named like another family's parameter (negotiation's traded `price`
+                # vs persuasion's `price`): each family's row gets its own meaning, as in its view.
+                owners = [f for f in FAMILIES if name in EXTRAS[f] and name not in PARAMS[f].model_fields]
+                marks = ", ".join(f"'{f}'" for f in owners)
+                param_sql[name] = f"CASE WHEN g.family IN ({marks}) THEN {extra} ELSE {param_sql[name]} END"
         allowed = {**select, **param_sql}
         where, values = _where(dict(filters or {}), allowed)
         if fam is not None:
@@ -186,8 +189,9 @@ def load_turns(db_path: Path, game_id: str) -> pd.DataFrame:
     con = connect(db_path)
     try:
         frame = con.execute(
-            "SELECT game_id, turn, round, seat, kind, action, message, valid FROM turns"
-            " WHERE game_id = ? ORDER BY turn",
+            "SELECT game_id, turn, round, seat, kind, action,"
+            " COALESCE(message, json_extract_string(action, '$.message')) AS message, valid"
+            " FROM turns WHERE game_id = ? ORDER BY turn",
             [game_id],
         ).df()
     finally:

@@ -296,7 +296,14 @@ class Replay:
 
 def _turns(state: GameState) -> list[TurnRecord]:
     return [
-        TurnRecord(turn=i, round=t.round, seat=t.seat, kind=t.kind, action=t.action)
+        TurnRecord(
+            turn=i,
+            round=t.round,
+            seat=t.seat,
+            kind=t.kind,
+            action=t.action,
+            message=t.action.get("message") if isinstance(t.action.get("message"), str) else None,
+        )
         for i, t in enumerate(state.turns, start=1)
     ]
 

@@ -1,0 +1,160 @@
+"""Plots: a metric against each parameter per agent, effects with intervals, outcomes vs theory.
+
+Figures are built as `matplotlib.figure.Figure` objects (no pyplot state, no GUI backend),
+so they work the same in a notebook, a report and a headless test.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from glee.analysis.frames import parameter_columns
+from glee.analysis.metrics import metric_table
+from glee.errors import ConfigError
+from glee.games import check_family, parse_params
+from glee.games.bargaining import BargainingParams
+from glee.games.negotiation import NegotiationParams
+from glee.games.persuasion import PersuasionParams
+from glee.players.baseline import BargainingSPE, NegotiationSPE, low_recommend_probability
+
+OUTCOME: dict[str, tuple[str, str]] = {
+    "bargaining": ("share_1", "Alice's final share of M"),
+    "negotiation": ("price_ratio", "final price / M"),
+    "persuasion": ("sale_rate", "share of rounds with a sale"),
+}
+"""Per family: the observed outcome compared with theory, and its axis label."""
+
+
+def spe_prediction(family: str, params: dict[str, Any]) -> float | None:
+    """What subgame-perfect play predicts, on the scale of OUTCOME[family] (None where undefined).
+
+    Bargaining: Alice's round-1 share; negotiation: the agreed price over M (None when
+    F_B < F_A: no trade); persuasion: the sale rate p + (1 − p)·x of the optimal committed seller.
+    The strategies are the spe baselines' own (glee.players.baseline), so theory has one source.
+    """
+    p = parse_params(family, params)
+    if isinstance(p, BargainingParams):
+        return BargainingSPE(p, 1).keep(1)
+    if isinstance(p, NegotiationParams):
+        if p.buyer_value < p.seller_value:
+            return None
+        return NegotiationSPE(p, 1).price / p.price_scale
+    assert isinstance(p, PersuasionParams)
+    return p.p + (1 - p.p) * low_recommend_probability(p)
+
+
+def _grid(n: int, width: float = 4.0, height: float = 3.2) -> tuple[Figure, list[Any]]:
+    cols = min(3, max(1, n))
+    rows = math.ceil(max(1, n) / cols)
+    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def metric_by_parameter(
+    seats: pd.DataFrame, metric: str, family: str, parameters: Sequence[str] | None = None, seat: int | None = None
+) -> Figure:
+    """One panel per parameter: the metric's mean and 95 % interval at each level, per agent."""
+    fam = check_family(family)
+    data = seats[seats["family"] == fam]
+    if seat is not None:
+        data = data[data["seat"] == seat]
+    names = list(parameters) if parameters is not None else [c for c in parameter_columns(fam) if c in data]
+    names = [n for n in names if data[n].nunique() > 1]
+    if data.empty or not names:
+        raise ConfigError(f"{fam}: no parameter varies among these games; nothing to plot")
+    fig, axes = _grid(len(names))
+    agents = sorted(data["agent"].unique())
+    colors = dict(zip(agents, sns.color_palette(n_colors=len(agents)), strict=True))
+    for ax, name in zip(axes, names, strict=True):
+        table = metric_table(data, by=("agent", name), metrics=(metric,), resamples=400)
+        levels = sorted(table[name].unique(), key=lambda v: (str(type(v)), v))
+        x = {level: i for i, level in enumerate(levels)}
+        for j, agent in enumerate(agents):
+            part = table[table["agent"] == agent]
+            pos = part[name].map(x).to_numpy(dtype=float) + (j - (len(agents) - 1) / 2) * 0.08
+            mean = part[metric].to_numpy(dtype=float)
+            err = np.vstack([mean - part[f"{metric}_low"], part[f"{metric}_high"] - mean])
+            ax.errorbar(pos, mean, yerr=np.nan_to_num(err), fmt="o-", capsize=3, label=agent, color=colors[agent])
+        ax.set_xticks(range(len(levels)), [f"{v:g}" if isinstance(v, float) else str(v) for v in levels])
+        ax.set_xlabel(name)
+        ax.set_ylabel(metric)
+    axes[0].legend(fontsize="small")
+    fig.suptitle(f"{fam}: {metric} by parameter" + (f" (seat {seat})" if seat else ""))
+    return fig
+
+
+def effects_plot(effects: pd.DataFrame, title: str = "") -> Figure:
+    """Each level's effect against its reference, with its interval (a parameter_effects frame)."""
+    if effects.empty:
+        raise ConfigError("effects: the frame is empty; nothing to plot")
+    labels = [
+        f"{v} = {lvl} (vs {ref})" for v, lvl, ref in effects[["variable", "level", "reference"]].itertuples(False)
+    ]
+    fig = Figure(figsize=(7, 0.35 * len(effects) + 1.2), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(effects))[::-1]
+    est = effects["effect"].to_numpy(dtype=float)
+    err = np.vstack([est - effects["low"].to_numpy(dtype=float), effects["high"].to_numpy(dtype=float) - est])
+    ax.errorbar(est, y, xerr=err, fmt="o", capsize=3)
+    ax.axvline(0.0, color="grey", linewidth=0.8)
+    ax.set_yticks(y, labels, fontsize="small")
+    ax.set_xlabel("effect (95 % interval)")
+    ax.set_title(title)
+    return fig
+
+
+def outcome_frame(games: pd.DataFrame, family: str) -> pd.DataFrame:
+    """Completed games of `family` with the observed outcome and the spe prediction per game."""
+    fam = check_family(family)
+    data = games[(games["family"] == fam) & (games["status"] == "completed")].copy()
+    if fam == "negotiation" and "price" in data:
+        data["price_ratio"] = data["price"] / data["price_scale"]
+    column = OUTCOME[fam][0]
+    if column not in data:
+        data[column] = np.nan
+    predictions = {key: spe_prediction(fam, json_params) for key, json_params in _configs(data)}
+    data["spe"] = data["params"].map(predictions).astype(float)
+    return data
+
+
+def _configs(data: pd.DataFrame) -> list[tuple[str, dict[str, Any]]]:
+    import json
+
+    return [(key, json.loads(key)) for key in data["params"].unique()]
+
+
+def outcome_vs_theory(games: pd.DataFrame, family: str) -> Figure:
+    """Left: distribution of the final outcome per agent pair, the spe predictions as lines.
+    Right: observed against predicted per game, with the diagonal where they agree."""
+    fam = check_family(family)
+    data = outcome_frame(games, fam)
+    column, label = OUTCOME[fam]
+    data = data.dropna(subset=[column])
+    if data.empty:
+        raise ConfigError(f"{fam}: no completed game with a {column}; nothing to plot")
+    data["pair"] = data["player_1"] + " vs " + data["player_2"]
+    fig = Figure(figsize=(11, 3.8), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    sns.histplot(data=data, x=column, hue="pair", element="step", stat="density", common_norm=False, ax=left)
+    for value in sorted(data["spe"].dropna().unique())[:12]:
+        left.axvline(value, color="black", linestyle="--", linewidth=0.8)
+    left.set_xlabel(label)
+    left.set_title("observed (dashed: spe predictions)")
+    sns.scatterplot(data=data, x="spe", y=column, hue="pair", ax=right, legend=False, alpha=0.6)
+    lo = float(np.nanmin([data["spe"].min(), data[column].min()]))
+    hi = float(np.nanmax([data["spe"].max(), data[column].max()]))
+    right.plot([lo, hi], [lo, hi], color="grey", linewidth=0.8)
+    right.set_xlabel(f"spe prediction of {label}")
+    right.set_ylabel(f"observed {label}")
+    fig.suptitle(f"{fam}: outcomes against subgame-perfect play")
+    return fig

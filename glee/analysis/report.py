@@ -1,0 +1,175 @@
+"""A static HTML report of a glee database: one page, viewable offline.
+
+Tables come from pandas (`to_html`, which escapes cells) and every other piece of text
+goes through `html.escape`: agent labels, parameters and above all messages are untrusted.
+Plots are embedded as base64 PNG; transcripts are sections of the same page, linked by
+anchors from the list of games.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from glee.analysis.compare import bradley_terry
+from glee.analysis.effects import balanced_table, parameter_effects
+from glee.analysis.frames import METRICS, load_games, load_turns, seat_frame
+from glee.analysis.metrics import metric_table
+from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_vs_theory
+from glee.analysis.transcripts import turn_table
+from glee.errors import GleeError
+from glee.games import FAMILIES
+
+TRANSCRIPTS_PER_FAMILY = 20
+"""Games whose transcripts the page includes per family (imported non-conforming ones come first)."""
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
+th { background: #f3f3f3; }
+td.text, th.text { text-align: left; }
+img { max-width: 100%; }
+.note { color: #666; font-style: italic; }
+section.transcript { border-top: 1px solid #ddd; margin-top: 1em; }
+"""
+
+
+def _png(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="plot" src="data:image/png;base64,{data}">'
+
+
+def _table(frame: pd.DataFrame, digits: int = 3) -> str:
+    return frame.to_html(index=False, escape=True, na_rep="–", float_format=lambda x: f"{x:.{digits}f}", border=0)
+
+
+def _try(what: str, build: Callable[[], str]) -> str:
+    """One section; a section without enough data says so instead of stopping the report."""
+    try:
+        return build()
+    except GleeError as exc:
+        return f'<p class="note">{html.escape(what)}: {html.escape(str(exc))}</p>'
+
+
+def _anchor(game_id: str) -> str:
+    return "game-" + "".join(c for c in game_id if c.isalnum() or c in "-_")
+
+
+def _metric_section(seats: pd.DataFrame) -> str:
+    table = metric_table(seats, by=("agent", "seat"))
+    keep = ["agent", "seat", "games", "completed", "forfeit", "failed"]
+    for m in METRICS:
+        keep += [m, f"{m}_low", f"{m}_high"]
+    return _table(table[[c for c in keep if c in table]])
+
+
+def _family_section(family: str, games: pd.DataFrame, seats: pd.DataFrame) -> str:
+    fam_seats = seats[seats["family"] == family]
+    parts = [f'<h2 id="{family}">{html.escape(family)}</h2>']
+    parts.append("<h3>Metrics per agent and seat (completed games; 95 % bootstrap intervals)</h3>")
+    parts.append(_metric_section(fam_seats))
+
+    def effects() -> str:
+        frame = parameter_effects(fam_seats, "self_gain", family=family)
+        return _table(frame) + _png(effects_plot(frame, f"{family}: effects on self_gain"))
+
+    def balanced() -> str:
+        return _table(balanced_table(fam_seats, "self_gain", family))
+
+    def rating() -> str:
+        frame = bradley_terry(games[games["family"] == family])
+        home = frame.attrs["home_advantage"]
+        note = f"<p>Seat 1 advantage (log-odds): {home[0]:.3f} [{home[1]:.3f}, {home[2]:.3f}]</p>"
+        return _table(frame) + note
+
+    parts.append("<h3>Parameter effects on self-gain (OLS, 95 % intervals)</h3>")
+    parts.append(_try("effects", effects))
+    parts.append("<h3>Balanced self-gain over the parameter grid</h3>")
+    parts.append(_try("balanced table", balanced))
+    parts.append("<h3>Self-gain by parameter</h3>")
+    parts.append(_try("plot", lambda: _png(metric_by_parameter(seats, "self_gain", family))))
+    parts.append("<h3>Outcomes against the subgame-perfect prediction</h3>")
+    parts.append(_try("plot", lambda: _png(outcome_vs_theory(games, family))))
+    parts.append("<h3>Rating from head-to-head games (Bradley–Terry on who gained more)</h3>")
+    parts.append(_try("rating", rating))
+    return "\n".join(parts)
+
+
+def _chosen_games(games: pd.DataFrame) -> pd.DataFrame:
+    """Per family, the games whose transcripts are shown: failures of conformance first, then the rest."""
+    picks = []
+    for _, part in games.groupby("family", sort=True):
+        order = part.assign(_bad=(part["conforms"] == False) if "conforms" in part else False)  # noqa: E712
+        picks.append(order.sort_values(["_bad", "game_id"], ascending=[False, True]).head(TRANSCRIPTS_PER_FAMILY))
+    return pd.concat(picks) if picks else games.head(0)
+
+
+def _transcript(db_path: Path, game: Any) -> str:
+    turns = turn_table(load_turns(db_path, game.game_id), json.loads(game.params))
+    head = (
+        f"{game.family} · {game.player_1} (seat 1) vs {game.player_2} (seat 2) · status {game.status}"
+        f" · end {game.end_reason} · rounds {game.rounds_played}"
+    )
+    extra = ""
+    if getattr(game, "conform_error", None):
+        extra = f'<p class="note">does not conform to glee rules: {html.escape(str(game.conform_error))}</p>'
+    params = ", ".join(f"{k}={v}" for k, v in json.loads(game.params).items())
+    return (
+        f'<section class="transcript" id="{_anchor(game.game_id)}"><h3>game {html.escape(game.game_id)}</h3>'
+        f"<p>{html.escape(head)}</p><p>{html.escape(params)}</p>{extra}{_table(turns)}"
+        '<p><a href="#games">back to the list of games</a></p></section>'
+    )
+
+
+def write_report(db_path: Path, out_path: Path) -> Path:
+    """Write one static HTML page about the database at `db_path` to `out_path`; return its path."""
+    db_path, out_path = Path(db_path), Path(out_path)
+    games = load_games(db_path)
+    title = f"glee report: {db_path.name}"
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    body.append(
+        f"<p>Database {html.escape(str(db_path))}, {len(games)} games, written"
+        f" {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Means use completed games only;"
+        " forfeits and failures are counted separately.</p>"
+    )
+    if games.empty:
+        body.append('<p class="note">The database holds no games yet.</p>')
+    else:
+        counts = games.groupby(["family", "status"]).size().unstack(fill_value=0).reset_index()
+        body.append(_table(counts))
+        families = [f for f in FAMILIES if f in set(games["family"])]
+        body.append(
+            "<p>" + " · ".join(f'<a href="#{f}">{f}</a>' for f in families) + ' · <a href="#games">games</a></p>'
+        )
+        seats = seat_frame(games)
+        body += [_family_section(f, games, seats) for f in families]
+        chosen = _chosen_games(games)
+        listing = chosen[["game_id", "family", "player_1", "player_2", "status", "end_reason"]].copy()
+        rows = []
+        for game in listing.to_dict("records"):
+            game_id = str(game.pop("game_id"))
+            cells = [f'<a href="#{_anchor(game_id)}">{html.escape(game_id)}</a>']
+            cells += [html.escape(str(v)) for v in game.values()]
+            rows.append("<tr>" + "".join(f'<td class="text">{c}</td>' for c in cells) + "</tr>")
+        header = "".join(f'<th class="text">{html.escape(c)}</th>' for c in listing.columns)
+        body.append(f'<h2 id="games">Games with transcripts</h2><table><tr>{header}</tr>{"".join(rows)}</table>')
+        body += [_transcript(db_path, game) for game in chosen.itertuples(index=False)]
+    page = (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(page, encoding="utf-8")
+    return out_path

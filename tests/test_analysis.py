@@ -1,0 +1,318 @@
+"""Analysis: frames, metric tables, effects, balanced tables, comparisons, ratings, plots, report."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from scipy import stats
+
+from glee.analysis.compare import bradley_terry, paired_comparison
+from glee.analysis.effects import balanced_table, parameter_effects
+from glee.analysis.frames import load_games, load_turns, seat_frame
+from glee.analysis.metrics import group_means, metric_table
+from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_frame, outcome_vs_theory, spe_prediction
+from glee.analysis.report import write_report
+from glee.analysis.synthetic import synthetic_games
+from glee.analysis.transcripts import turn_table
+from glee.errors import ConfigError
+from glee.store.glee_import import import_glee
+from tests.support.analysis_db import baseline_database
+
+SAMPLES = Path(__file__).resolve().parent / "fixtures" / "glee_samples"
+
+
+@pytest.fixture(scope="module")
+def baseline_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return baseline_database(tmp_path_factory.mktemp("analysis") / "glee.duckdb")
+
+
+def seat_rows(rows: list[tuple[str, int, str, float | None, float | None, float | None, float | None]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        rows, columns=["agent", "seat", "status", "self_gain", "efficiency", "fairness", "agreement"]
+    ).assign(family="bargaining")
+
+
+# ---------------------------------------------------------------- metric tables
+
+
+def test_metric_table_means_by_hand_with_faults_counted_apart() -> None:
+    seats = seat_rows(
+        [
+            ("a", 1, "completed", 0.2, 0.9, 0.5, 1.0),
+            ("a", 1, "completed", 0.4, 0.7, None, 0.0),  # no deal: fairness undefined
+            ("a", 1, "completed", 0.6, 0.8, 1.0, 1.0),
+            ("a", 1, "forfeit", None, None, None, None),
+            ("a", 1, "failed", None, None, None, None),
+            ("b", 2, "completed", 0.1, 0.5, 0.3, 1.0),
+            ("b", 2, "forfeit", 0.99, 0.99, 0.99, 1.0),  # values on a forfeit must never be averaged
+        ]
+    )
+    table = metric_table(seats).set_index("agent")
+    a, b = table.loc["a"], table.loc["b"]
+    assert (a["games"], a["completed"], a["forfeit"], a["failed"]) == (5, 3, 1, 1)
+    assert a["self_gain"] == pytest.approx((0.2 + 0.4 + 0.6) / 3)
+    assert a["efficiency"] == pytest.approx(0.8)
+    assert a["fairness"] == pytest.approx(0.75) and a["fairness_n"] == 2
+    assert a["agreement"] == pytest.approx(2 / 3)
+    assert a["self_gain_low"] < a["self_gain"] < a["self_gain_high"]
+    assert a["self_gain_low"] >= 0.2 and a["self_gain_high"] <= 0.6
+    assert (b["games"], b["completed"], b["forfeit"]) == (2, 1, 1)
+    assert b["self_gain"] == pytest.approx(0.1) and b["self_gain_n"] == 1
+    assert np.isnan(b["self_gain_low"])  # one value has no interval
+
+
+def test_bootstrap_interval_matches_scipy_and_large_groups_use_the_normal_interval() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.exponential(1.0, 400)
+    ours = group_means(values, np.zeros(400, dtype=np.int64), 1, resamples=4000, seed=1)
+    scipy_ci = stats.bootstrap((values,), np.mean, n_resamples=4000, method="percentile", random_state=2)
+    assert ours["ci_method"][0] == "bootstrap"
+    assert ours["low"][0] == pytest.approx(scipy_ci.confidence_interval.low, abs=0.015)
+    assert ours["high"][0] == pytest.approx(scipy_ci.confidence_interval.high, abs=0.015)
+
+    normal = group_means(values, np.zeros(400, dtype=np.int64), 1, bootstrap_max_n=100)
+    half = 1.959964 * values.std(ddof=1) / np.sqrt(400)
+    assert normal["ci_method"][0] == "normal"
+    assert normal["low"][0] == pytest.approx(values.mean() - half, rel=1e-6)
+    assert normal["high"][0] == pytest.approx(values.mean() + half, rel=1e-6)
+
+
+def test_metric_table_rejects_unknown_groupings_and_metrics() -> None:
+    seats = seat_rows([("a", 1, "completed", 0.2, 0.9, 0.5, 1.0)])
+    with pytest.raises(ConfigError, match="nope"):
+        metric_table(seats, by=("nope",))
+    with pytest.raises(ConfigError, match="utility"):
+        metric_table(seats, metrics=("utility",))
+
+
+# ---------------------------------------------------------------- effects
+
+
+def effect_data(n: int = 4000, seed: int = 0) -> pd.DataFrame:
+    """y = 0.2 + 0.3·[size = big] − 0.15·[mode = b] + 0.1·[agent = y] + noise."""
+    rng = np.random.default_rng(seed)
+    size = rng.choice(["small", "big"], n)
+    mode = rng.choice(["a", "b", "c"], n)
+    agent = rng.choice(["x", "y"], n)
+    y = 0.2 + 0.3 * (size == "big") - 0.15 * (mode == "b") + 0.1 * (agent == "y") + rng.normal(0, 0.2, n)
+    return pd.DataFrame({"self_gain": y, "size": size, "mode": mode, "agent": agent, "status": "completed"})
+
+
+def test_parameter_effects_recover_known_effects_within_their_intervals() -> None:
+    data = effect_data()
+    effects = parameter_effects(data, "self_gain", ["size", "mode"], reference={"size": "small", "mode": "a"})
+    got = effects.set_index(["variable", "level"])
+    truth = {("size", "big"): 0.3, ("mode", "b"): -0.15, ("mode", "c"): 0.0, ("agent", "y"): 0.1}
+    assert set(got.index) == set(truth)
+    for key, value in truth.items():
+        assert got.loc[key, "low"] <= value <= got.loc[key, "high"], key
+    assert got.loc[("size", "big"), "reference"] == "small"
+    assert got.loc[("size", "big"), "p_value"] < 1e-10
+
+
+def test_cell_fit_equals_ols_on_the_raw_rows() -> None:
+    data = effect_data(n=600, seed=5)
+    effects = parameter_effects(data, "self_gain", ["size", "mode"], reference={"size": "small", "mode": "a"})
+    raw = smf.ols(
+        "self_gain ~ C(size, Treatment(reference='small')) + C(mode, Treatment(reference='a'))"
+        " + C(agent, Treatment(reference='x'))",
+        data=data,
+    ).fit()
+    ci = raw.conf_int()
+    term = "C(mode, Treatment(reference='a'))[T.b]"
+    row = effects.set_index(["variable", "level"]).loc[("mode", "b")]
+    assert row["effect"] == pytest.approx(raw.params[term], abs=1e-10)
+    assert row["low"] == pytest.approx(ci.loc[term, 0], abs=1e-10)
+    assert row["high"] == pytest.approx(ci.loc[term, 1], abs=1e-10)
+    assert row["p_value"] == pytest.approx(raw.pvalues[term], rel=1e-6)
+
+
+def test_parameter_effects_refuse_bad_names_and_references() -> None:
+    data = effect_data(n=50)
+    with pytest.raises(ConfigError, match=r"reference\.size"):
+        parameter_effects(data, "self_gain", ["size"], reference={"size": "huge"})
+    with pytest.raises(ConfigError, match="column"):
+        parameter_effects(data, "self_gain", ["size) + C(os.system('x')"])
+    with pytest.raises(ConfigError, match="metric"):
+        parameter_effects(data, "payoff", ["size"])
+
+
+def test_balanced_table_removes_the_bias_of_unbalanced_configurations() -> None:
+    # Agent "x" played mostly on delta_1 = 1.0 (which adds 0.4), agent "y" mostly on 0.8.
+    # True per-agent mean over the balanced grid: x 0.1 + 0.2 = 0.3, y 0.3 + 0.2 = 0.5.
+    rng = np.random.default_rng(1)
+    n = 3000
+    agent = rng.choice(["x", "y"], n)
+    high = np.where(agent == "x", rng.random(n) < 0.9, rng.random(n) < 0.1)
+    delta_1 = np.where(high, 1.0, 0.8)
+    y = np.where(agent == "x", 0.1, 0.3) + 0.4 * high + rng.normal(0, 0.1, n)
+    data = pd.DataFrame({"self_gain": y, "delta_1": delta_1, "agent": agent, "seat": 1, "status": "completed"})
+    table = balanced_table(data, "self_gain", "bargaining", parameters=["delta_1"]).set_index("agent")
+    assert table.loc["x", "grid_cells"] == 2 and bool(table.loc["x", "full_rank"])
+    for agent, truth in (("x", 0.3), ("y", 0.5)):
+        assert table.loc[agent, "low"] <= truth <= table.loc[agent, "high"]
+    # The raw means rank the agents the wrong way round; the balanced ones do not.
+    assert table.loc["x", "raw_mean"] > table.loc["y", "raw_mean"]
+    assert table.loc["x", "balanced_mean"] < table.loc["y", "balanced_mean"]
+
+
+# ---------------------------------------------------------------- comparisons
+
+
+def test_paired_comparison_by_hand() -> None:
+    rows = []
+    for cell, (a, b) in enumerate([(0.5, 0.4), (0.6, 0.4), (0.7, 0.4)]):
+        rows += [("A", 1, "completed", a, cell), ("B", 1, "completed", b, cell)]
+    rows += [("A", 1, "completed", 0.9, 99)]  # a cell B never played is left out
+    rows += [("B", 1, "forfeit", None, 0)]
+    seats = pd.DataFrame(rows, columns=["agent", "seat", "status", "self_gain", "params"]).assign(family="f")
+    result = paired_comparison(seats, "A", "B")
+    # Differences 0.1, 0.2, 0.3: mean 0.2, sd 0.1, t(0.975, 2) = 4.3027 -> half width 0.24841.
+    assert result.cells == 3
+    assert result.mean_difference == pytest.approx(0.2)
+    assert result.low == pytest.approx(0.2 - 0.248414, abs=1e-5)
+    assert result.high == pytest.approx(0.2 + 0.248414, abs=1e-5)
+    with pytest.raises(ConfigError, match="C"):
+        paired_comparison(seats, "A", "C")
+
+
+def test_bradley_terry_orders_agents_by_their_skill() -> None:
+    games = synthetic_games(6000, seed=2)
+    table = bradley_terry(games)
+    assert list(table["agent"]) == ["agent:c", "agent:b", "agent:a"]
+    top = table.iloc[0]
+    assert top["low"] > 0  # c beats the reference a, clearly
+    assert table.attrs["reference"] == "agent:a"
+    assert table["games"].sum() == 2 * (games["status"] == "completed").sum()
+    with pytest.raises(ConfigError, match="two agents"):
+        bradley_terry(games.assign(player_1="agent:a", player_2="agent:a"))
+
+
+# ---------------------------------------------------------------- frames from a real database
+
+
+def test_load_games_gives_typed_parameters_and_both_seats(baseline_db: Path) -> None:
+    games = load_games(baseline_db, family="bargaining")
+    assert len(games) == 4 * 7 * 3  # 4 configurations x 7 seatings x 3 replicates
+    assert set(games["family"]) == {"bargaining"}
+    assert games["delta_1"].dtype == float and set(games["delta_1"]) == {0.8, 1.0}
+    assert set(games["complete_information"]) == {True, False}
+    assert "seller_value" not in games  # another family's parameter
+    seats = seat_frame(games)
+    assert len(seats) == 2 * len(games)
+    first = seats[seats["game_id"] == games["game_id"].iloc[0]].set_index("seat")
+    assert first.loc[1, "agent"] == games["player_1"].iloc[0]
+    assert first.loc[2, "self_gain"] == pytest.approx(games["self_gain_2"].iloc[0])
+    every = load_games(baseline_db)
+    negotiation = every[every["family"] == "negotiation"]
+    persuasion = every[every["family"] == "persuasion"]
+    # `price` is the traded price for negotiation rows and the fixed price parameter for persuasion rows.
+    assert negotiation["price"].notna().any() and set(persuasion["price"]) == {100.0}
+
+
+def test_filters_are_bound_never_pasted(baseline_db: Path) -> None:
+    before = duckdb.connect(str(baseline_db), read_only=True).execute("SELECT count(*) FROM games").fetchone()
+    payloads = ["x' OR '1'='1", "bargaining'; DROP TABLE games; --", "1); DELETE FROM games; --"]
+    for payload in payloads:
+        assert load_games(baseline_db, filters={"player_1": payload}).empty
+        assert load_games(baseline_db, filters={"family": [payload, "bargaining"]})["family"].eq("bargaining").all()
+    with pytest.raises(ConfigError, match="unknown column"):
+        load_games(baseline_db, filters={"1=1 OR player_1": "x"})
+    with pytest.raises(ConfigError, match="unknown column"):
+        load_games(baseline_db, filters={"game_id; DROP TABLE games": "x"})
+    with pytest.raises(ConfigError):
+        load_games(baseline_db, filters={"delta_1": "0.8; DROP TABLE games"})
+    assert len(load_games(baseline_db, filters={"delta_1": 0.8, "player_1": "baseline:spe"})) > 0
+    assert load_turns(baseline_db, "' OR 1=1 --").empty
+    after = duckdb.connect(str(baseline_db), read_only=True).execute("SELECT count(*) FROM games").fetchone()
+    assert before == after
+
+
+def test_missing_database_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="database"):
+        load_games(tmp_path / "none.duckdb")
+
+
+def test_spe_predictions_by_hand() -> None:
+    # Hidden horizon: the stationary share (1 - δ2)/(1 - δ1·δ2) = 0.05/0.0975.
+    assert spe_prediction("bargaining", {"delta_1": 0.95, "delta_2": 0.95, "max_rounds": 99}) == pytest.approx(
+        0.05 / 0.0975
+    )
+    # Disclosed T = 2: Bob proposes last and keeps all, so Alice offers him δ2 = 0.9 and keeps 0.1.
+    assert spe_prediction("bargaining", {"delta_2": 0.9, "max_rounds": 2}) == pytest.approx(0.1)
+    # Persuasion: the sale rate of the optimal committed seller is min(1, p·v).
+    assert spe_prediction("persuasion", {"p": 1 / 3, "v": 2.0}) == pytest.approx(2 / 3)
+    assert spe_prediction("persuasion", {"p": 0.8, "v": 2.0}) == pytest.approx(1.0)
+    assert spe_prediction("negotiation", {"seller_value": 1.2, "buyer_value": 1.0}) is None
+
+
+def test_spe_play_matches_the_spe_prediction(baseline_db: Path) -> None:
+    games = load_games(baseline_db, filters={"player_1": "baseline:spe", "player_2": "baseline:spe"})
+    bargaining = outcome_frame(games, "bargaining")
+    assert len(bargaining) == 12
+    assert np.allclose(bargaining["share_1"], bargaining["spe"])
+
+
+def test_plots_have_a_panel_per_varying_parameter_and_a_point_per_effect(baseline_db: Path) -> None:
+    games = load_games(baseline_db)
+    seats = seat_frame(games)
+    fig = metric_by_parameter(seats, "self_gain", "negotiation")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_xlabel() for ax in visible] == ["seller_value", "buyer_value"]
+    assert len(visible[0].get_legend_handles_labels()[1]) == 3  # one line per agent
+    effects = parameter_effects(seats[seats["family"] == "negotiation"], "self_gain", family="negotiation")
+    fig = effects_plot(effects)
+    assert len(fig.axes[0].get_yticklabels()) == len(effects)
+    fig = outcome_vs_theory(games, "bargaining")
+    assert len(fig.axes) >= 2
+    with pytest.raises(ConfigError, match="nothing to plot"):
+        metric_by_parameter(seats[seats["family"] == "bargaining"], "self_gain", "bargaining", ["money"])
+
+
+# ---------------------------------------------------------------- report
+
+
+def hostile_samples(tmp_path: Path) -> Path:
+    """The real bargaining game 0043BAB60C08E66A with a hostile message in place of `SAME`."""
+    root = tmp_path / "samples"
+    folder = root / "bargaining" / "0" / "0" / "4" / "0043BAB60C08E66A"
+    folder.mkdir(parents=True)
+    source = SAMPLES / "bargaining" / "0" / "0" / "4" / "0043BAB60C08E66A"
+    (folder / "config.json").write_bytes((source / "config.json").read_bytes())
+    text = (source / "game.csv").read_text().replace("SAME", '"<script>alert(1)</script> & <b>bold</b>"')
+    (folder / "game.csv").write_text(text)
+    return root
+
+
+def test_report_is_one_offline_page_with_escaped_text_and_linked_transcripts(tmp_path: Path, baseline_db: Path) -> None:
+    db = tmp_path / "report.duckdb"
+    import_glee(hostile_samples(tmp_path), db)
+    out = write_report(db, tmp_path / "out" / "report.html")
+    page = out.read_text()
+    assert "<script>" not in page and "<b>bold</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+    assert not re.search(r'(src|href)="(https?:)?//', page)  # nothing fetched from the network
+    anchors = set(re.findall(r'id="(game-[^"]+)"', page))
+    links = set(re.findall(r'href="#(game-[^"]+)"', page))
+    assert anchors and links == anchors
+
+    full = write_report(baseline_db, tmp_path / "out" / "baseline.html").read_text()
+    assert full.count("data:image/png;base64,") >= 9  # effects, by-parameter and theory plots per family
+    for family in ("bargaining", "negotiation", "persuasion"):
+        assert f'<h2 id="{family}">' in full
+    assert "baseline:spe" in full
+
+
+def test_turn_table_names_the_players_and_keeps_messages(baseline_db: Path) -> None:
+    games = load_games(baseline_db, family="persuasion", limit=1)
+    turns = load_turns(baseline_db, games["game_id"].iloc[0])
+    table = turn_table(turns, json.loads(games["params"].iloc[0]))
+    assert list(table["player"][:3]) == ["Nature (0)", "Alice (1)", "Bob (2)"]
+    assert table["move"].iloc[0].startswith("quality=")

@@ -1,0 +1,243 @@
+"""Import of the original GLEE data: the six real games, broken folders, quirks, importing twice."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from glee.analysis.frames import load_games, load_turns
+from glee.errors import ConfigError
+from glee.store.glee_import import import_game_id, import_glee
+
+SAMPLES = Path(__file__).resolve().parent / "fixtures" / "glee_samples"
+IDS = {
+    "0003852CF8408F00": "bargaining",
+    "0043BAB60C08E66A": "bargaining",
+    "074B169DA9A84299": "negotiation",
+    "0A648D1DFE3B4C5E": "negotiation",
+    "05FD369904ABE9E3": "persuasion",
+    "0E5BC24931B7FCFB": "persuasion",
+}
+
+
+def folder_of(root: Path, game_id: str) -> Path:
+    return root / IDS.get(game_id, "bargaining") / game_id[0] / game_id[1] / game_id[2] / game_id
+
+
+def copy_game(root: Path, game_id: str, new_id: str | None = None) -> Path:
+    """A copy of one real game under `root` (optionally under another id) to modify."""
+    target = root / IDS[game_id] / (new_id or game_id)
+    shutil.copytree(folder_of(SAMPLES, game_id), target)
+    return target
+
+
+def table_counts(db: Path) -> dict[str, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("runs", "games", "turns", "outcomes")
+        }  # type: ignore[index]
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("import") / "glee.duckdb"
+    summary = import_glee(SAMPLES, db)
+    assert (summary.found, summary.imported, summary.conforming, summary.malformed) == (6, 6, 0 + 6, 0)
+    return db
+
+
+def by_source(db: Path) -> dict[str, dict[str, object]]:
+    games = load_games(db)
+    return {row["source_id"]: row for row in games.to_dict("records")}
+
+
+def test_six_real_games_conform_with_hand_worked_metrics(imported: Path) -> None:
+    games = by_source(imported)
+    assert set(games) == set(IDS)
+    for source, game in games.items():
+        assert game["conforms"] is True and game["conform_error"] is None, source
+        assert game["status"] == "completed" and game["game_id"] == import_game_id(IDS[source], source)
+    expected = {
+        # Old layout (δ in player_N_args, both 1.0), M = 10 000. Bob's round-4 offer 6000/4000 is accepted:
+        # s = 0.6, δ^3 = 1 -> self-gains 0.6 and 0.4, efficiency 1, fairness 1 - 4·0.1² = 0.96.
+        "0003852CF8408F00": ("agreement", 4, 0.6, 0.4, 1.0, 0.96, 6000.0, 4000.0),
+        # New layout δ1 = 1, δ2 = 0.8, M = 100: 50/50 accepted in round 1 (no discount yet): fairness 1.
+        "0043BAB60C08E66A": ("agreement", 1, 0.5, 0.5, 1.0, 1.0, 50.0, 50.0),
+        # F_A = 1, F_B = 1.2, M = 10 000: 8000 accepted in round 2, p = 0.8: seller 0.8 - 1 = -0.2,
+        # buyer 1.2 - 0.8 = 0.4; traded with F_B > F_A: efficiency 1; fairness 1 - 4·(0.8 - 1.1)² = 0.64.
+        "074B169DA9A84299": ("agreement", 2, -0.2, 0.4, 1.0, 0.64, -2000.0, 4000.0),
+        # F_A = F_B = 1, M = 100: 110 accepted in round 1, p = 1.1: seller 0.1, buyer -0.1;
+        # F_A = F_B: efficiency 1; fairness 1 - 4·(1.1 - 1)² = 0.96.
+        "0A648D1DFE3B4C5E": ("agreement", 1, 0.1, -0.1, 1.0, 0.96, 10.0, -10.0),
+        # p = 0.8, v = 1.25, P = 1e6, binary. High rounds 1 2 4-11 13 14 16 18 19 (n = 15), low 3 12 15 17 20.
+        # Bought 1 3 6-11 13-17 19 20 (15 sales); high bought k = 11; low unsold r = 1 (round 12).
+        # Efficiency 11/15, fairness 1/5, seller 15/20, buyer (11·0.25 + 4·(0 - 1))/20 = -0.0625.
+        "05FD369904ABE9E3": ("deadline", 20, 0.75, -0.0625, 11 / 15, 0.2, 15e6, -1.25e6),
+        # p = 0.5, v = 2, P = 100, text, myopic. High rounds 1 4 5 7 11 12 17 18 19 (n = 9), the other
+        # 11 low; the buyer bought every round: seller 20/20 = 1, efficiency 9/9 = 1, fairness 0/11 = 0,
+        # buyer (9·(2 - 1) + 11·(0 - 1))/20 = -0.1; payoffs 2000 and -200.
+        "0E5BC24931B7FCFB": ("deadline", 20, 1.0, -0.1, 1.0, 0.0, 2000.0, -200.0),
+    }
+    for source, (end, rounds, g1, g2, eff, fair, pay1, pay2) in expected.items():
+        game = games[source]
+        assert (game["end_reason"], game["rounds_played"]) == (end, rounds), source
+        got = [game[k] for k in ("self_gain_1", "self_gain_2", "efficiency", "fairness", "payoff_1", "payoff_2")]
+        assert got == pytest.approx([g1, g2, eff, fair, pay1, pay2]), source
+
+
+def test_agents_are_labelled_human_and_gemini(imported: Path) -> None:
+    games = by_source(imported)
+    assert (games["0003852CF8408F00"]["player_1"], games["0003852CF8408F00"]["player_2"]) == (
+        "human",
+        "gemini-1.5-flash",
+    )
+    # The LLM sold in 0A648D1DFE3B4C5E.
+    assert (games["0A648D1DFE3B4C5E"]["player_1"], games["0A648D1DFE3B4C5E"]["player_2"]) == (
+        "gemini-1.5-flash",
+        "human",
+    )
+
+
+def test_parameters_come_from_both_layouts_and_the_cv_quirk(imported: Path) -> None:
+    games = by_source(imported)
+    old, new = games["0003852CF8408F00"], games["0043BAB60C08E66A"]
+    assert (old["delta_1"], old["delta_2"], old["money"]) == (1.0, 1.0, 10_000.0)
+    assert (new["delta_1"], new["delta_2"], new["money"]) == (1.0, 0.8, 100.0)
+    text = games["0E5BC24931B7FCFB"]
+    assert (text["v"], text["c"], text["myopic_buyer"], text["seller_message_type"]) == (2.0, 0.0, True, "text")
+
+
+def test_turns_keep_numeric_looking_messages_as_text(imported: Path) -> None:
+    game_id = import_game_id("persuasion", "0E5BC24931B7FCFB")
+    turns = load_turns(imported, game_id)
+    assert len(turns) == 60  # Nature, seller, buyer in each of 20 rounds
+    seller = turns[turns["seat"] == 1]
+    assert set(seller["message"]) == {"100"}
+    assert seller["action"].iloc[0] == {"message": "100", "recommend": None}
+    bargaining = load_turns(imported, import_game_id("bargaining", "0003852CF8408F00"))
+    assert bargaining["action"].iloc[0]["own_gain"] == 7354.0 and bargaining["message"].iloc[0] == "Good"
+    assert bargaining["action"].iloc[2]["own_gain"] == 5000.0  # Bob's own gain in round 2
+
+
+def test_importing_twice_adds_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "twice.duckdb"
+    first = import_glee(SAMPLES, db)
+    counts = table_counts(db)
+    second = import_glee(SAMPLES, db)
+    assert (first.imported, second.imported, second.already_present) == (6, 0, 6)
+    assert second.run_id is None
+    assert table_counts(db) == counts
+    assert counts["runs"] == 1 and counts["games"] == 6
+
+
+def write_csv(folder: Path, text: str) -> None:
+    (folder / "game.csv").write_bytes(text.encode())
+
+
+def test_broken_folders_are_skipped_with_a_reason_and_never_stop_the_import(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    copy_game(root, "0043BAB60C08E66A")  # one good game among the broken ones
+    (copy_game(root, "0003852CF8408F00", "NOCONFIG") / "config.json").unlink()
+    (copy_game(root, "0003852CF8408F00", "NOCSV") / "game.csv").unlink()
+    write_csv(
+        copy_game(root, "0003852CF8408F00", "BADCSV"), 'alice_gain,bob_gain,message,player,round,decision\n1,2,"open\n'
+    )
+    write_csv(
+        copy_game(root, "0003852CF8408F00", "NOCOLUMN"), "alice_gain,message,player,round,decision\n1,x,Alice,1,\n"
+    )
+    write_csv(copy_game(root, "0003852CF8408F00", "EMPTY"), "")
+    (copy_game(root, "0003852CF8408F00", "NOTJSON") / "config.json").write_text("{not json")
+    unknown = copy_game(root, "0003852CF8408F00", "UNKNOWN")
+    config = json.loads((unknown / "config.json").read_text())
+    (unknown / "config.json").write_text(json.dumps({**config, "game_type": "auction"}))
+    badargs = copy_game(root, "0003852CF8408F00", "BADARGS")
+    config["game_args"]["money_to_divide"] = -5
+    (badargs / "config.json").write_text(json.dumps(config))
+
+    db = tmp_path / "broken.duckdb"
+    summary = import_glee(root, db)
+    reasons = {Path(s.path).name: s.reason for s in summary.skipped}
+    assert (summary.found, summary.imported, summary.malformed) == (9, 1, 8)
+    assert reasons["NOCONFIG"] == "no config.json"
+    assert reasons["NOCSV"] == "no game.csv"
+    assert "not valid CSV" in reasons["BADCSV"]
+    assert "bob_gain" in reasons["NOCOLUMN"]
+    assert "empty" in reasons["EMPTY"]
+    assert "not JSON" in reasons["NOTJSON"]
+    assert "'auction'" in reasons["UNKNOWN"] and "bargaining" in reasons["UNKNOWN"]
+    assert "money" in reasons["BADARGS"]
+    assert table_counts(db)["games"] == 1
+
+
+def test_transcripts_the_rules_refuse_are_stored_as_nonconforming(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    header = "alice_gain,bob_gain,message,player,round,decision\n"
+    # Bob answers before anyone proposed.
+    write_csv(
+        copy_game(root, "0043BAB60C08E66A", "OUTOFTURN"), header + ",,None,Bob,1,accept\n50.0,50.0,x,Alice,1,None\n"
+    )
+    # 60 + 50 is not M = 100.
+    write_csv(copy_game(root, "0043BAB60C08E66A", "BADSUM"), header + "60.0,50.0,x,Alice,1,None\n,,None,Bob,1,accept\n")
+    # The transcript stops while an offer awaits an answer.
+    write_csv(copy_game(root, "0043BAB60C08E66A", "UNFINISHED"), header + "60.0,40.0,x,Alice,1,None\n")
+    # A row after the accepted offer.
+    write_csv(
+        copy_game(root, "0043BAB60C08E66A", "AFTEREND"),
+        header + "60.0,40.0,x,Alice,1,None\n,,None,Bob,1,accept\n50.0,50.0,y,Bob,2,None\n",
+    )
+    # A negotiation buyer selling to Jhon: the seller's outside option.
+    neg = copy_game(root, "074B169DA9A84299", "WRONGOPTION")
+    write_csv(neg, "message,product_price,player,round,decision\nhi,50.0,Alice,1,\n,,Bob,1,SellToJhon\n")
+    db = tmp_path / "refused.duckdb"
+    summary = import_glee(root, db)
+    assert (summary.imported, summary.nonconforming, summary.conforming, summary.malformed) == (5, 5, 0, 0)
+    games = by_source(db)
+    errors = {source: str(game["conform_error"]) for source, game in games.items()}
+    assert "out of turn" in errors["OUTOFTURN"]
+    assert "60 + 50 = 110, not M = 100" in errors["BADSUM"]
+    assert "before the game is over" in errors["UNFINISHED"]
+    assert "after the game ended" in errors["AFTEREND"]
+    assert "other player's outside option" in errors["WRONGOPTION"]
+    for game in games.values():
+        assert game["conforms"] is False and game["status"] == "failed" and pd.isna(game["self_gain_1"])
+    # The refused row is kept, marked invalid, after the legal turns before it.
+    turns = load_turns(db, import_game_id("bargaining", "BADSUM"))
+    assert list(turns["valid"]) == [False] and turns["action"].iloc[0]["alice_gain"] == "60.0"
+
+
+def test_quirks_crlf_column_order_none_cells_and_the_older_persuasion_layout(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    crlf = copy_game(root, "0003852CF8408F00", "CRLF")
+    (crlf / "game.csv").write_bytes((crlf / "game.csv").read_bytes().replace(b"\n", b"\r\n"))
+    shuffled = copy_game(root, "074B169DA9A84299", "SHUFFLED")
+    write_csv(
+        shuffled,
+        "decision,round,player,product_price,message\n,1,Alice,50.0,best\nRejectOffer,1,Bob,None,None\n"
+        ",2,Bob,8000.0,12345\nAcceptOffer,2,Alice,,nan\n",
+    )
+    older = copy_game(root, "0E5BC24931B7FCFB", "OLDER")
+    config = json.loads((older / "config.json").read_text())
+    config["game_args"].update({"v": 0, "c": 2.0})
+    (older / "config.json").write_text(json.dumps(config))
+    db = tmp_path / "quirks.duckdb"
+    summary = import_glee(root, db)
+    assert (summary.imported, summary.conforming) == (3, 3), summary
+    games = by_source(db)
+    assert games["CRLF"]["self_gain_1"] == pytest.approx(0.6)
+    assert games["SHUFFLED"]["self_gain_2"] == pytest.approx(0.4)
+    assert (games["OLDER"]["v"], games["OLDER"]["c"], games["OLDER"]["self_gain_2"]) == (2.0, 0.0, pytest.approx(-0.1))
+    turns = load_turns(db, import_game_id("negotiation", "SHUFFLED"))
+    assert turns["message"].iloc[2] == "12345"
+
+
+def test_a_missing_root_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="root"):
+        import_glee(tmp_path / "nowhere", tmp_path / "x.duckdb")
