@@ -178,22 +178,24 @@ def _validated(model: type[BaseModel], data: Any, prefix: str) -> Any:
 
 
 def player_names() -> list[str]:
+    """The options of glee's own player group."""
     return sorted(p.stem for p in (CONFIG_DIR / "player").glob("*.yaml"))
 
 
-def _named_player(name: Any, where: str) -> PlayerSpec:
-    """A player of `pairs`: a name of the player group, or an inline spec."""
+def _named_player(name: Any, where: str, search: list[str]) -> PlayerSpec:
+    """A player of `pairs`: the name of a player config (composed as a seat would be), or an inline spec."""
     if isinstance(name, dict):
         return _validated(PlayerSpec, name, f"{where}.")
-    if not isinstance(name, str) or name not in player_names():
-        raise ConfigError(f"{where}: unknown player {name!r}; allowed: {', '.join(player_names())}")
-    # The player group's own defaults list (player_defaults, endpoint_defaults) needs Hydra to compose it.
-    node = compose_config(f"player/{name}")
-    data = OmegaConf.to_container(node.get("player", node), resolve=True)
-    return _validated(PlayerSpec, data, f"{where}.")
+    from hydra.errors import MissingConfigException
+
+    try:
+        node = compose_config(PRIMARY, [*search, f"player@player_1={name}"]).player_1
+    except MissingConfigException as exc:
+        raise ConfigError(f"{where}: unknown player {name!r}; allowed: {', '.join(exc.options or [])}") from None
+    return _validated(PlayerSpec, OmegaConf.to_container(node, resolve=True), f"{where}.")
 
 
-def _pairs(data: dict[str, Any], seat_named: bool) -> list[tuple[PlayerSpec, PlayerSpec]]:
+def _pairs(data: dict[str, Any], seat_named: bool, search: list[str]) -> list[tuple[PlayerSpec, PlayerSpec]]:
     seats = (
         _validated(PlayerSpec, data["player_1"], "player_1."),
         _validated(PlayerSpec, data["player_2"], "player_2."),
@@ -207,7 +209,7 @@ def _pairs(data: dict[str, Any], seat_named: bool) -> list[tuple[PlayerSpec, Pla
     for i, pair in enumerate(pairs):
         if not isinstance(pair, list) or len(pair) != 2:
             raise ConfigError(f"pairs.{i}: got {pair!r}; allowed: a pair [player_1, player_2] of player names")
-        out.append((_named_player(pair[0], f"pairs.{i}.0"), _named_player(pair[1], f"pairs.{i}.1")))
+        out.append((_named_player(pair[0], f"pairs.{i}.0", search), _named_player(pair[1], f"pairs.{i}.1", search)))
     return out
 
 
@@ -252,8 +254,13 @@ def _game_sets(data: dict[str, Any], overrides: list[str], experiment: str) -> l
     return [_validated(GameSet, {"family": family, "grid": grid, "fixed": fixed}, "game.")]
 
 
-def to_run_config(cfg: DictConfig | dict[str, Any], overrides: list[str], experiment: str = "single") -> RunConfig:
-    """Validate a composed `run` config into a RunConfig, with one-line errors that name the key."""
+def to_run_config(
+    cfg: DictConfig | dict[str, Any], overrides: list[str], experiment: str = "single", search: list[str] | None = None
+) -> RunConfig:
+    """Validate a composed `run` config into a RunConfig, with one-line errors that name the key.
+
+    `search` holds a `hydra.searchpath=[...]` override when the user added a config dir.
+    """
     raw = cfg if isinstance(cfg, dict) else OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(raw, dict)
     data: dict[str, Any] = {str(k): v for k, v in raw.items() if k != "hydra"}
@@ -266,7 +273,7 @@ def to_run_config(cfg: DictConfig | dict[str, Any], overrides: list[str], experi
     }
     fields["experiment"] = experiment
     fields["games"] = _game_sets(data, overrides, experiment)
-    fields["pairs"] = _pairs(data, names_a_seat(overrides))
+    fields["pairs"] = _pairs(data, names_a_seat(overrides), search or [])
     return _validated(RunConfig, fields, "")
 
 
@@ -343,25 +350,28 @@ def explain_hydra(exc: Exception, overrides: list[str]) -> ConfigError:
     return ConfigError(f"{first} {detail}".strip())
 
 
-def validate(overrides: list[str]) -> RunConfig:
-    """Compose the `run` config with these overrides and validate it (what one job will play)."""
+def validate(overrides: list[str], config_dir: Path | None = None) -> RunConfig:
+    """Compose the `run` config with these overrides and validate it (what one job will play).
+
+    `config_dir` is the user's own config folder (`--config-dir`), searched after glee's.
+    """
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     refuse_secrets_in_overrides(overrides)
+    search = [f"hydra.searchpath=[file://{config_dir.resolve()}]"] if config_dir else []
     try:
-        cfg = _compose(overrides)
+        cfg = _compose([*search, *overrides])
         choices = cfg.hydra.runtime.choices
         data = OmegaConf.to_container(cfg, resolve=False)
         assert isinstance(data, dict)
         data.pop("hydra", None)
         resolved = OmegaConf.to_container(OmegaConf.create(data), resolve=True)
     except (HydraException, OmegaConfBaseException) as exc:
-        raise explain_hydra(exc, overrides) from None
+        raise explain_hydra(exc, [*search, *overrides]) from None
     assert isinstance(resolved, dict)
-    config = to_run_config(
-        {str(k): v for k, v in resolved.items()}, overrides, experiment=str(choices.get("experiment") or "single")
-    )
+    experiment = str(choices.get("experiment") or "single")
+    config = to_run_config({str(k): v for k, v in resolved.items()}, overrides, experiment, search)
     from glee.engine import plan
 
     plan(config)  # validates the parameters of every configuration
@@ -443,7 +453,7 @@ def run_command(args: list[str]) -> int:
         try:
             jobs = sweep_jobs(parsed.overrides) if parsed.multirun else [parsed.overrides]
             for job in jobs:
-                validate(job)
+                validate(job, Path(parsed.config_dir) if parsed.config_dir else None)
         except GleeError as exc:
             print(f"glee: error: {exc}", file=sys.stderr)
             return 2
@@ -527,6 +537,18 @@ def import_glee_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def play_command(args: argparse.Namespace) -> int:
+    from glee.play.terminal import play_command as play_in_terminal
+
+    return play_in_terminal(args.overrides)
+
+
+def serve_web_command(args: argparse.Namespace) -> int:
+    from glee.play.web.app import serve_web
+
+    return serve_web(args.overrides)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glee",
@@ -555,6 +577,17 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("root", type=Path, help="the folder holding the original games")
     imp.add_argument("--db", type=Path, default=Path("data/glee.duckdb"))
     imp.set_defaults(handler=import_glee_command)
+    play = sub.add_parser(
+        "play",
+        help="play one game yourself in the terminal: glee play [game=NAME] [opponent=NAME] [seat=1|2] [name=YOU]",
+    )
+    play.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE", help="as in glee run, e.g. game.max_rounds=4 db=PATH"
+    )
+    play.set_defaults(handler=play_command)
+    web = sub.add_parser("serve-web", help="serve a study: participants play games against models in the browser")
+    web.add_argument("overrides", nargs="*", metavar="[STUDY.yaml] KEY=VALUE", help="e.g. port=8080 db=PATH")
+    web.set_defaults(handler=serve_web_command)
     return parser
 
 

@@ -173,6 +173,30 @@ def test_game_configs_are_the_reference_configurations() -> None:
         assert params.parse(data) == params.parse({})
 
 
+def test_a_config_dir_of_ones_own_adds_players(tmp_path: Path) -> None:
+    mine = tmp_path / "my_configs" / "player"
+    mine.mkdir(parents=True)
+    (mine / "house.yaml").write_text(
+        "defaults: [/player_defaults@_here_, _self_]\nkind: baseline\nstrategy: fair\nname: house-fair\n"
+    )
+    config = validate(["experiment=single", "pairs=[[house,spe]]"], config_dir=tmp_path / "my_configs")
+    assert [(a.label(), b.label()) for a, b in config.pairs] == [("house-fair", "baseline:spe")]
+    db = tmp_path / "mine.duckdb"
+    result = glee(
+        "run",
+        "--config-dir",
+        str(tmp_path / "my_configs"),
+        "experiment=single",
+        "player_1=house",
+        "player_2=random",
+        "progress=false",
+        f"db={db}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert [g[2:] for g in games_in(db)] == [("house-fair", "baseline:random")]
+
+
 # --- errors ----------------------------------------------------------------------------------
 
 SECRET = "sk-proj-Zq8vN3xLw0pR7tY2uK5mB9cD"
