@@ -347,6 +347,29 @@ def test_a_joblib_sweep_writes_one_shard_per_job_and_merge_drops_duplicates(tmp_
     assert bad.returncode == 2 and "nowhere" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_the_paper_bargaining_example_plays_384_games_in_one_process(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    args = ["experiment=paper_bargaining", "player_1=spe", "player_2=spe", "n_games=1", f"db={db}", "progress=false"]
+    result = glee("run", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    games = games_in(db)
+    assert len(games) == 384 and {g[1:] for g in games} == {("bargaining", "baseline:spe", "baseline:spe")}
+    with duckdb.connect(str(db), read_only=True) as con:
+        runs = con.execute("SELECT count(*), any_value(experiment) FROM runs").fetchone()
+        statuses = con.execute("SELECT DISTINCT status FROM games").fetchall()
+    assert runs == (1, "paper_bargaining")
+    assert statuses == [("completed",)]
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local", "submitit_slurm"])
+def test_the_launchers_compose(launcher: str) -> None:
+    """The sweep launchers are installed and compose with glee's config (slurm itself needs a cluster)."""
+    from glee.cli import compose_config
+
+    cfg = compose_config("run", [f"hydra/launcher={launcher}"], hydra_node=True)
+    assert launcher.split("_")[0] in cfg.hydra.launcher._target_.lower()
+
+
 # --- the real model --------------------------------------------------------------------------
 
 
