@@ -1,0 +1,226 @@
+"""What a person plays: `glee play` overrides and `glee serve-web` studies, validated into seatings.
+
+Opponents are named as in `glee run` (a config of the player group, e.g. `spe`, `smollm2`)
+or given inline as a PlayerSpec; game parameters are validated by the rules' Params.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from glee.cli import explain_hydra, refuse_secrets_in_config, refuse_secrets_in_overrides
+from glee.engine.plan import canonical_json
+from glee.engine.specs import PlayerSpec
+from glee.errors import ConfigError, explain
+from glee.games import Family, Seat, check_family, parse_params
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+"""A person's name or participant id: stored in agent labels and URLs, so a plain token."""
+NAME_RULE = "1-64 letters, digits, or . _ @ - (starting with a letter or digit)"
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+DEFAULT_STUDY = CONFIG_DIR / "study" / "demo.yaml"
+
+
+def compose(name: str, overrides: list[str]) -> DictConfig:
+    """Compose a config of glee's tree (the `glee run` tree) outside a Hydra app."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return hydra_compose(config_name=name, overrides=overrides)
+
+
+def player_names() -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / "player").glob("*.yaml"))
+
+
+def check_name(name: str, field: str = "name") -> str:
+    if not isinstance(name, str) or not NAME.match(name):
+        raise ConfigError(f"{field}: got {str(name)[:80]!r}; allowed: {NAME_RULE}")
+    return name
+
+
+def _validated(model: type[BaseModel], data: Any, prefix: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise explain(exc, prefix=prefix, allowed_keys=sorted(model.model_fields)) from None
+
+
+class Seating(BaseModel):
+    """One configuration a person plays: the game, its validated parameters, the opponent, the person's seat."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    family: Family
+    params: dict[str, Any]
+    opponent: PlayerSpec
+    seat: Seat
+
+    def key(self) -> str:
+        """Equal for equal configurations (how a participant's games are matched to the study's)."""
+        return canonical_json([self.family, self.params, self.opponent.identity(), self.opponent.label(), self.seat])
+
+    def title(self) -> str:
+        return f"{self.family} against {self.opponent.label()} (you are player {self.seat})"
+
+
+def opponent_spec(opponent: str | dict[str, Any], where: str) -> PlayerSpec:
+    """A player config name of the player group, or an inline PlayerSpec; never a human."""
+    if isinstance(opponent, dict):
+        spec: PlayerSpec = _validated(PlayerSpec, opponent, f"{where}.")
+    elif isinstance(opponent, str) and opponent in player_names():
+        # Composed as `glee play opponent=NAME` would be, so its defaults list applies.
+        data = OmegaConf.to_container(compose("play", [f"player@opponent={opponent}"]).opponent, resolve=True)
+        spec = _validated(PlayerSpec, data, f"{where}.")
+    else:
+        raise ConfigError(f"{where}: unknown player {opponent!r}; allowed: {', '.join(player_names())}")
+    if spec.kind == "human":
+        raise ConfigError(f"{where}.kind: got 'human'; allowed: an opponent that is a baseline or an llm")
+    return spec
+
+
+def seating(family: str, params: dict[str, Any], opponent: PlayerSpec, seat: int, where: str = "") -> Seating:
+    if seat not in (1, 2):
+        raise ConfigError(f"{where}seat: got {seat!r}; allowed: 1 or 2")
+    family = check_family(family)
+    validated = parse_params(family, params).model_dump(mode="json")
+    return Seating(family=family, params=validated, opponent=opponent, seat=seat)  # type: ignore[arg-type]
+
+
+# --- glee play ---------------------------------------------------------------------------------
+
+
+class PlayConfig(BaseModel):
+    """`glee play`: one game in the terminal."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seating: Seating
+    name: str
+    db: Path
+    seed: int = Field(0, ge=0)
+
+
+PLAY_KEYS = ("game", "opponent", "seat", "name", "db", "seed")
+
+
+def play_overrides(args: list[str]) -> list[str]:
+    """Hydra spellings: `opponent=NAME` picks a config of the player group for the opponent."""
+    out = []
+    for item in args:
+        key, sep, value = item.partition("=")
+        out.append(f"player@opponent={value}" if key == "opponent" and sep else item)
+    return out
+
+
+def play_config(args: list[str]) -> PlayConfig:
+    """Compose `play.yaml` with these overrides (as in `glee run`) and validate it."""
+    from hydra.errors import HydraException
+
+    refuse_secrets_in_overrides(args)
+    overrides = play_overrides(args)
+    try:
+        cfg = compose("play", overrides)
+        data = OmegaConf.to_container(cfg, resolve=True)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise explain_hydra(exc, overrides) from None
+    assert isinstance(data, dict)
+    unknown = sorted(str(k) for k in data if k not in PLAY_KEYS)
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown key; allowed: {', '.join(PLAY_KEYS)}")
+    game = dict(data["game"])
+    family = str(game.pop("family", ""))
+    opponent = _validated(PlayerSpec, data["opponent"], "opponent.")
+    if opponent.kind == "human":
+        raise ConfigError("opponent.kind: got 'human'; allowed: an opponent that is a baseline or an llm")
+    seat = data.get("seat")
+    return PlayConfig(
+        seating=seating(family, game, opponent, seat if isinstance(seat, int) else -1, ""),
+        name=check_name(str(data.get("name")), "name"),
+        db=Path(str(data["db"])),
+        seed=data.get("seed") or 0,
+    )
+
+
+# --- glee serve-web ----------------------------------------------------------------------------
+
+
+class StudyGame(BaseModel):
+    """One configuration of a study, as the experimenter writes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    family: str
+    params: dict[str, Any] = {}
+    opponent: str | dict[str, Any] = "spe"
+    seat: int = 1
+
+
+class StudyConfig(BaseModel):
+    """`glee serve-web`: the games served, how participants are assigned, where games are stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = "glee"
+    instructions: str = ""
+    games: list[StudyGame] = Field(min_length=1)
+    assignment: Literal["round_robin", "in_order"] = "round_robin"
+    db: Path = Path("data/glee.duckdb")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    inactivity_timeout_s: float = Field(600.0, gt=0)
+    max_games_in_flight: int = Field(200, ge=1)
+    seed: int = Field(0, ge=0)
+
+    @field_validator("title", "instructions")
+    @classmethod
+    def _short(cls, text: str) -> str:
+        if len(text) > 5000:
+            raise ValueError("must be at most 5000 characters")
+        return text
+
+    def seatings(self) -> list[Seating]:
+        """The study's configurations, validated (opponents resolved, parameters checked)."""
+        out = []
+        for i, game in enumerate(self.games):
+            where = f"games.{i}."
+            try:
+                opponent = opponent_spec(game.opponent, f"{where}opponent")
+                out.append(seating(game.family, game.params, opponent, game.seat, where))
+            except ConfigError as exc:
+                text = str(exc)
+                raise ConfigError(text if text.startswith(where) else f"{where}{text}") from None
+        return out
+
+
+def study_config(args: list[str]) -> StudyConfig:
+    """A study from an optional YAML file (default: configs/study/demo.yaml) and KEY=VALUE overrides."""
+    files = [a for a in args if "=" not in a]
+    if len(files) > 1:
+        raise ConfigError(f"study: got {len(files)} files ({', '.join(files)}); allowed: one YAML file")
+    path = Path(files[0]) if files else DEFAULT_STUDY
+    if not path.is_file():
+        raise ConfigError(f"study: no file at {str(path)!r}; allowed: a YAML file like {DEFAULT_STUDY}")
+    refuse_secrets_in_overrides([a for a in args if "=" in a])
+    try:
+        base = OmegaConf.load(path)
+        merged = OmegaConf.merge(base, OmegaConf.from_dotlist([a for a in args if "=" in a]))
+        data = OmegaConf.to_container(merged, resolve=True) if isinstance(merged, DictConfig) else None
+    except (OmegaConfBaseException, OSError, ValueError) as exc:
+        raise ConfigError(f"study: cannot read {str(path)!r}: {' '.join(str(exc).split())[:300]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"study: {str(path)!r} is not a mapping of study keys")
+    refuse_secrets_in_config(data)
+    config: StudyConfig = _validated(StudyConfig, data, "")
+    config.seatings()  # every configuration is valid before the server starts
+    return config

@@ -1,0 +1,1 @@
+"""The `glee serve-web` app: participants play configured games in the browser."""

@@ -1,0 +1,247 @@
+"""The games being played on the web: one Room per participant's game, and the Study that owns them.
+
+Everything runs on the server's one asyncio loop. Each game is a task playing `match.play`;
+when the participant's seat is asked, its WebInput publishes the request and awaits the
+participant's next form post, or the inactivity timeout (then the game ends as abandoned).
+Finished games go to the one Store of the server process, one write at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Literal
+
+from glee.backends import EndpointPool
+from glee.backends.spec import EndpointSpec
+from glee.engine.match import play
+from glee.engine.plan import PROMPT_VERSION, PROTOCOL_VERSION, canonical_json
+from glee.engine.record import GameRecord
+from glee.engine.scheduler import new_run_id
+from glee.engine.specs import GameSpec
+from glee.errors import GameAbandoned
+from glee.games.base import other
+from glee.players.base import ChatEndpoint
+from glee.players.human import HumanRequest
+from glee.play.config import Seating, StudyConfig
+from glee.play.session import Result, game_spec, human_factory, opening_rules, result
+from glee.store import Store, open_store
+
+log = logging.getLogger("glee.web")
+
+RoomState = Literal["opponent", "you", "over"]
+"""opponent: the other seat is thinking; you: the participant is asked; over: the game has ended."""
+KEEP_FINISHED_S = 3600.0
+"""How long a finished game's page stays available to its participant."""
+
+
+class Room:
+    """One participant's game: its task, what the participant is asked now, and what was said so far."""
+
+    def __init__(self, token: str, participant: str, seating: Seating, spec: GameSpec) -> None:
+        self.token = token
+        self.participant = participant
+        self.seating = seating
+        self.spec = spec
+        self.rules = opening_rules(spec, seating.seat)
+        self.state: RoomState = "opponent"
+        self.request: HumanRequest | None = None
+        self.history: list[str] = []
+        """The texts of earlier turns, oldest first (the current turn's text is `request.text`)."""
+        self.result: Result | None = None
+        self.answers: asyncio.Queue[Mapping[str, str] | None] = asyncio.Queue(maxsize=1)
+        self.version = 0
+        self.changed = asyncio.Event()
+        self.finished_at: float | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def names(self) -> tuple[str, str]:
+        """(the participant's name in the game, the opponent's)."""
+        names = {1: str(self.spec.params.get("name_1", "Alice")), 2: str(self.spec.params.get("name_2", "Bob"))}
+        return names[self.seating.seat], names[other(self.seating.seat)]
+
+    def touch(self) -> None:
+        """Something changed: wake the page requests waiting for it."""
+        self.version += 1
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    async def wait_change(self, since: int, timeout: float) -> None:
+        """Until the room changes after version `since`, or `timeout` seconds."""
+        if self.version != since:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.changed.wait(), timeout)
+
+    def submit(self, answer: Mapping[str, str]) -> bool:
+        """Hand a form post to the game; False when the participant is not being asked (a stale page)."""
+        if self.state != "you" or self.answers.full():
+            return False
+        self.answers.put_nowait(answer)
+        return True
+
+    def abandon(self) -> None:
+        """Stop waiting for the participant (the server is stopping)."""
+        with contextlib.suppress(asyncio.QueueFull):
+            self.answers.put_nowait(None)
+
+
+class WebInput:
+    """The participant's seat as the HumanPlayer sees it: requests go to the page, answers come from posts."""
+
+    def __init__(self, room: Room, timeout_s: float) -> None:
+        self.room = room
+        self.timeout_s = timeout_s
+
+    async def answer(self, request: HumanRequest) -> Mapping[str, str]:
+        room = self.room
+        current = room.request
+        if current is not None and current.text != request.text:
+            room.history.append(current.text)
+        room.request, room.state = request, "you"
+        room.touch()
+        try:
+            answer = await asyncio.wait_for(room.answers.get(), self.timeout_s)
+        except TimeoutError:
+            raise GameAbandoned(f"no answer from the participant for {self.timeout_s:g} s") from None
+        if answer is None:
+            raise GameAbandoned("the server stopped")
+        room.state = "opponent"
+        room.touch()
+        return answer
+
+
+class Study:
+    """The server's state: the configurations, the participants' games, the endpoints and the one writer."""
+
+    def __init__(self, config: StudyConfig) -> None:
+        self.config = config
+        self.seatings = config.seatings()
+        self.rooms: dict[str, Room] = {}
+        self.playing: dict[str, str] = {}
+        """participant -> token of the game it is playing now."""
+        self.played: dict[str, set[str]] = {}
+        """participant -> keys of the configurations it was given (finished, abandoned or playing)."""
+        self.taken: set[str] = set()
+        self.turn = 0
+        """The round-robin position: the configuration the next game starts looking from."""
+        self.store: Store | None = None
+        self.pool = EndpointPool()
+        self.endpoints: dict[EndpointSpec, ChatEndpoint] = {}
+        self.write_lock = asyncio.Lock()
+        self.run_id = new_run_id()
+
+    async def open(self) -> None:
+        """Open the database (the one writer), learn who played what, and start the opponents' endpoints."""
+        store = open_store(self.config.db)
+        self.store = store
+        self.taken = {row[0] for row in store.con.execute("SELECT game_id FROM games").fetchall()}
+        keys = {self.seating_key(s.family, s.params, s.opponent.label(), s.seat): s.key() for s in self.seatings}
+        rows = store.con.execute(
+            "SELECT family, params::VARCHAR, player_1, player_2 FROM games "
+            "WHERE player_1 LIKE 'human:%' OR player_2 LIKE 'human:%'"
+        ).fetchall()
+        for family, params, p1, p2 in rows:
+            seat, human, opponent = (1, p1, p2) if p1.startswith("human:") else (2, p2, p1)
+            key = keys.get(self.seating_key(family, json.loads(params), opponent, seat))
+            if key is not None:
+                self.played.setdefault(human.removeprefix("human:"), set()).add(key)
+        store.begin_run(
+            self.run_id,
+            {"serve_web": self.config.model_dump(mode="json")},
+            "serve-web",
+            {"prompt": PROMPT_VERSION, "protocol": PROTOCOL_VERSION},
+        )
+        for seating in self.seatings:
+            spec = seating.opponent.endpoint
+            if seating.opponent.kind == "llm" and spec is not None and spec not in self.endpoints:
+                self.endpoints[spec] = await self.pool.endpoint(spec)
+
+    @staticmethod
+    def seating_key(family: str, params: object, opponent_label: str, seat: int) -> str:
+        return canonical_json([family, params, opponent_label, seat])
+
+    async def close(self) -> None:
+        """Stop: games waiting for a participant end as abandoned and are written; then the endpoints stop."""
+        live = [room for room in self.rooms.values() if room.task is not None and not room.task.done()]
+        for room in live:
+            room.abandon()
+        tasks = [room.task for room in live if room.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+        await self.pool.aclose()
+        if self.store is not None:
+            self.store.close()
+
+    def in_flight(self) -> int:
+        return sum(1 for room in self.rooms.values() if room.state != "over")
+
+    def next_seating(self, participant: str) -> Seating | None:
+        """The configuration of this participant's next game, or None when it has played them all."""
+        done = self.played.get(participant, set())
+        n = len(self.seatings)
+        start = self.turn if self.config.assignment == "round_robin" else 0
+        for i in range(n):
+            seating = self.seatings[(start + i) % n]
+            if seating.key() not in done:
+                if self.config.assignment == "round_robin":
+                    self.turn = (start + i + 1) % n
+                return seating
+        return None
+
+    def remaining(self, participant: str) -> int:
+        done = self.played.get(participant, set())
+        return sum(1 for s in self.seatings if s.key() not in done)
+
+    def start(self, participant: str) -> Room | None:
+        """A new game for `participant` (its current one if it has one), or None when none is left."""
+        current = self.playing.get(participant)
+        if current is not None and current in self.rooms and self.rooms[current].state != "over":
+            return self.rooms[current]
+        self._forget_old()
+        seating = self.next_seating(participant)
+        if seating is None:
+            return None
+        spec = game_spec(seating, participant, self.config.seed, self.taken)
+        self.taken.add(spec.game_id)
+        self.played.setdefault(participant, set()).add(seating.key())
+        room = Room(secrets.token_urlsafe(18), participant, seating, spec)
+        self.rooms[room.token] = room
+        self.playing[participant] = room.token
+        room.task = asyncio.create_task(self._play(room), name=f"game {spec.game_id}")
+        return room
+
+    async def _play(self, room: Room) -> None:
+        factory, human = human_factory(self.endpoints, WebInput(room, self.config.inactivity_timeout_s))
+        record = await play(room.spec, factory, self.run_id)
+        try:
+            await self.write(record)
+        except Exception:  # the participant still sees the result; the log says the write failed
+            log.exception("could not write game %s", record.game_id)
+        room.result = result(record, room.seating.seat, human())
+        if room.request is not None:
+            room.history.append(room.request.text)
+            room.request = None
+        room.state = "over"
+        room.finished_at = time.monotonic()
+        room.touch()
+
+    async def write(self, record: GameRecord) -> None:
+        """The one writer: games are written one batch at a time, off the loop."""
+        assert self.store is not None
+        async with self.write_lock:
+            await asyncio.to_thread(self.store.write, [record])
+
+    def _forget_old(self) -> None:
+        now = time.monotonic()
+        for token, room in list(self.rooms.items()):
+            if room.finished_at is not None and now - room.finished_at > KEEP_FINISHED_S:
+                del self.rooms[token]
