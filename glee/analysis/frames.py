@@ -174,25 +174,27 @@ def seat_frame(games: pd.DataFrame) -> pd.DataFrame:
     for seat, other in ((1, 2), (2, 1)):
         part = games[shared].copy()
         part["seat"] = seat
-        part["agent"] = games[f"player_{seat}"].to_numpy()
-        part["opponent"] = games[f"player_{other}"].to_numpy()
-        part["self_gain"] = games[f"self_gain_{seat}"].to_numpy()
-        part["payoff"] = games[f"payoff_{seat}"].to_numpy()
+        # Same index as `games`: columns are assigned as they are, without a copy through numpy.
+        part["agent"] = games[f"player_{seat}"]
+        part["opponent"] = games[f"player_{other}"]
+        part["self_gain"] = games[f"self_gain_{seat}"]
+        part["payoff"] = games[f"payoff_{seat}"]
         if "forfeit_seat" in games:
-            part["forfeited"] = (games["forfeit_seat"] == seat).to_numpy()
+            part["forfeited"] = games["forfeit_seat"] == seat
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
 
-def load_turns(db_path: Path, game_id: str) -> pd.DataFrame:
-    """The turns of one game in order, with `action` decoded from JSON."""
+def load_turns(db_path: Path, game_id: str | Sequence[str]) -> pd.DataFrame:
+    """The turns of one game (or of several, by game then turn), with `action` decoded from JSON."""
+    ids = [game_id] if isinstance(game_id, str) else list(game_id)
     con = connect(db_path)
     try:
         frame = con.execute(
             "SELECT game_id, turn, round, seat, kind, action,"
             " COALESCE(message, json_extract_string(action, '$.message')) AS message, valid"
-            " FROM turns WHERE game_id = ? ORDER BY turn",
-            [game_id],
+            " FROM turns WHERE list_contains(?, game_id) ORDER BY game_id, turn",
+            [ids],
         ).df()
     finally:
         con.close()

@@ -49,12 +49,18 @@ def group_means(
     low[n < 2] = np.nan
     high[n < 2] = np.nan
 
-    order = np.argsort(grp, kind="stable")
-    sorted_vals = vals[order]
-    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+    small = np.flatnonzero((n >= 2) & (n <= bootstrap_max_n))
+    if not len(small):
+        return pd.DataFrame({"mean": mean, "low": low, "high": high, "n": n, "ci_method": method})
+    # Only the rows of bootstrapped groups are sorted (by group) so each group is one slice.
+    pick = np.isin(grp, small)
+    order = np.argsort(grp[pick], kind="stable")
+    sorted_vals = vals[pick][order]
+    sizes = np.where(np.isin(np.arange(n_groups), small), n, 0)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     rng = np.random.default_rng(seed)
     alpha = (1 - confidence) / 2
-    for g in np.flatnonzero((n >= 2) & (n <= bootstrap_max_n)):
+    for g in small:
         sample = sorted_vals[starts[g] : starts[g] + n[g]]
         draws = sample[rng.integers(0, n[g], size=(resamples, n[g]))].mean(axis=1)
         low[g], high[g] = np.quantile(draws, [alpha, 1 - alpha])

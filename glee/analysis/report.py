@@ -116,8 +116,8 @@ def _chosen_games(games: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(picks) if picks else games.head(0)
 
 
-def _transcript(db_path: Path, game: Any) -> str:
-    turns = turn_table(load_turns(db_path, game.game_id), json.loads(game.params))
+def _transcript(game: Any, turns: pd.DataFrame) -> str:
+    turns = turn_table(turns, json.loads(game.params))
     head = (
         f"{game.family} · {game.player_1} (seat 1) vs {game.player_2} (seat 2) · status {game.status}"
         f" · end {game.end_reason} · rounds {game.rounds_played}"
@@ -165,7 +165,8 @@ def write_report(db_path: Path, out_path: Path) -> Path:
             rows.append("<tr>" + "".join(f'<td class="text">{c}</td>' for c in cells) + "</tr>")
         header = "".join(f'<th class="text">{html.escape(c)}</th>' for c in listing.columns)
         body.append(f'<h2 id="games">Games with transcripts</h2><table><tr>{header}</tr>{"".join(rows)}</table>')
-        body += [_transcript(db_path, game) for game in chosen.itertuples(index=False)]
+        turns = load_turns(db_path, list(chosen["game_id"]))
+        body += [_transcript(game, turns[turns["game_id"] == game.game_id]) for game in chosen.itertuples(index=False)]
     page = (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
