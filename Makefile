@@ -10,7 +10,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip wheel
-	$(PY) -m pip install -e '.[local,sweep,test]'
+	$(PY) -m pip install -e '.[local,sweep,web,test]'
 	touch $(STAMP)
 
 run: setup
