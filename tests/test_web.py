@@ -1,0 +1,325 @@
+"""`glee serve-web` end to end: the server in a subprocess on a free loopback port, participants in
+a real headless Chromium (Debian's chromium and chromium-driver, through Selenium).
+
+Each test starts its own server with a study written to its tmp dir, plays through the browser,
+stops the server (it writes games as they end; stopping releases the database), then reads
+the DuckDB file. Screenshots of what a participant sees are saved in the tmp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+GLEE = str(Path(sys.executable).with_name("glee"))
+
+THREE_FAMILIES = [
+    {"family": "bargaining", "params": {"max_rounds": 3, "money": 100}, "opponent": "spe", "seat": 1},
+    {"family": "negotiation", "params": {"max_rounds": 3, "price_scale": 100}, "opponent": "fair", "seat": 2},
+    {"family": "persuasion", "params": {"rounds": 2, "price": 100}, "opponent": "spe", "seat": 1},
+]
+
+
+class Server:
+    def __init__(self, url: str, db: Path, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.url, self.db, self.process, self.log = url, db, process, log
+
+    def stop(self) -> None:
+        """Ctrl-C, as an experimenter would: games still waiting end as abandoned and are written."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def games(self) -> list[dict[str, Any]]:
+        self.stop()
+        with duckdb.connect(str(self.db), read_only=True) as con:
+            cur = con.execute("SELECT * FROM games ORDER BY started_at")
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def query(self, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+        self.stop()
+        with duckdb.connect(str(self.db), read_only=True) as con:
+            return con.execute(sql, args).fetchall()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    servers: list[Server] = []
+
+    def start(games: list[dict[str, Any]], **settings: Any) -> Server:
+        port = free_port()
+        db = tmp_path / "study.duckdb"
+        study = {"title": "Test study", "instructions": "Play <b>fair</b>.", "games": games, **settings}
+        path = tmp_path / "study.yaml"
+        path.write_text(yaml.safe_dump(study))
+        log = tmp_path / "server.log"
+        process = subprocess.Popen(
+            [GLEE, "serve-web", str(path), f"port={port}", f"db={db}"],
+            cwd=tmp_path,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        server = Server(f"http://127.0.0.1:{port}", db, process, log)
+        servers.append(server)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            try:
+                with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as reply:
+                    if reply.read() == b"ok":
+                        return server
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError(f"the server did not answer: {log.read_text()}")
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Callable[[], webdriver.Chrome]]:
+    drivers: list[webdriver.Chrome] = []
+
+    def open_browser() -> webdriver.Chrome:
+        assert shutil.which(CHROMEDRIVER), "needs Debian's chromium and chromium-driver (.ci/run installs them)"
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        profile = tmp_path / f"profile-{len(drivers)}"
+        profile.mkdir()
+        for flag in (
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1000,1300",
+            f"--user-data-dir={profile}",
+        ):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver.set_page_load_timeout(30)
+        drivers.append(driver)
+        return driver
+
+    yield open_browser
+    for driver in drivers:
+        try:
+            driver.quit()
+        except Exception:  # already closed by the test (a closed tab)
+            pass
+
+
+def shot(driver: webdriver.Chrome, path: Path) -> None:
+    """A full-page screenshot (the page's own height), to look at what a participant sees."""
+    height = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1000, max(600, min(int(height) + 120, 4000)))
+    driver.save_screenshot(str(path))
+
+
+def start_game(driver: webdriver.Chrome, server: Server, participant: str) -> None:
+    driver.get(f"{server.url}/?participant={participant}")
+    assert driver.find_element(By.ID, "participant").get_attribute("value") == participant
+    driver.find_element(By.ID, "start").click()
+
+
+def family_of(driver: webdriver.Chrome) -> str:
+    return driver.find_element(By.CSS_SELECTOR, ".meta").text.split(" ·")[0].lower()
+
+
+def wait_for_turn_or_end(driver: webdriver.Chrome, timeout: float = 30) -> str:
+    """'you' when asked, 'over' at the end (a waiting page refreshes itself)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if driver.find_elements(By.ID, "your-turn"):
+            return "you"
+        if driver.find_elements(By.ID, "result"):
+            return "over"
+        time.sleep(0.2)
+        if driver.find_elements(By.ID, "waiting"):
+            driver.refresh()
+    raise AssertionError(f"stuck on: {driver.page_source[:2000]}")
+
+
+def answer_turn(driver: webdriver.Chrome, family: str, message: str) -> dict[str, str]:
+    """Fill in this turn's form sensibly and send it; what was answered."""
+    answered = {}
+    for choice in ("accept", "buy", "yes"):
+        buttons = driver.find_elements(By.ID, f"choice-{choice}")
+        if buttons and buttons[0].tag_name == "button":
+            buttons[0].click()
+            WebDriverWait(driver, 30).until(expected_conditions.staleness_of(buttons[0]))
+            return {"choice": choice}
+    for field in driver.find_elements(By.CSS_SELECTOR, "#answer input[type=text]"):
+        value = {"bargaining": "55", "negotiation": "110"}.get(family, "50")
+        field.send_keys(value)
+        answered[field.get_attribute("name") or ""] = value
+    for area in driver.find_elements(By.CSS_SELECTOR, "#answer textarea"):
+        area.send_keys(message)
+        answered[area.get_attribute("name") or ""] = message
+    send = driver.find_element(By.ID, "send")
+    send.click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(send))
+    return answered
+
+
+def play_game(driver: webdriver.Chrome, message: str, shots: Path | None = None) -> tuple[str, int]:
+    """Play the game on screen to its end; (family, turns answered)."""
+    family = family_of(driver)
+    answered = 0
+    while wait_for_turn_or_end(driver) == "you":
+        if shots is not None and answered in (0, 1):
+            shot(driver, shots / f"{family}-turn-{answered + 1}.png")
+        answer_turn(driver, family, message)
+        answered += 1
+    if shots is not None:
+        shot(driver, shots / f"{family}-result.png")
+    return family, answered
+
+
+def test_a_participant_plays_a_game_of_each_family(serve: Callable[..., Server], browser: Callable, tmp_path: Path) -> None:
+    server = serve(THREE_FAMILIES)
+    driver = browser()
+    driver.get(f"{server.url}/?participant=alice")
+    shot(driver, tmp_path / "welcome.png")
+    assert "Play <b>fair</b>." in driver.find_element(By.CSS_SELECTOR, ".instructions").text  # escaped, shown as text
+    driver.find_element(By.ID, "start").click()
+    assert driver.find_element(By.ID, "rules").text.startswith("You are")
+    played = []
+    for n in range(3):
+        family, answered = play_game(driver, "Hello from alice", shots=tmp_path)
+        played.append(family)
+        assert answered >= 1
+        assert driver.find_element(By.ID, "headline").text
+        if n < 2:
+            driver.find_element(By.ID, "next").click()
+    assert sorted(played) == ["bargaining", "negotiation", "persuasion"]
+    assert "every game of this study" in driver.find_element(By.ID, "thanks").text
+    driver.get(f"{server.url}/?participant=alice")
+    driver.find_element(By.ID, "start").click()
+    assert driver.find_element(By.ID, "heading").text == "Thank you!"
+
+    games = server.games()
+    assert [g["status"] for g in games] == ["completed"] * 3
+    assert sorted(g["family"] for g in games) == sorted(played)
+    for g in games:
+        spec = json.loads(g["spec"])
+        human_seat = 1 if spec["player_1"]["kind"] == "human" else 2
+        assert g[f"player_{human_seat}"] == "human:alice"
+        assert g[f"player_{3 - human_seat}"] in ("baseline:spe", "baseline:fair")
+    messages = server.query("SELECT message FROM turns WHERE message = ?", ["Hello from alice"])
+    assert messages, "the participant's messages are stored"
+
+
+def test_invalid_answers_are_refused_and_shown_escaped(serve: Callable[..., Server], browser: Callable, tmp_path: Path) -> None:
+    server = serve(THREE_FAMILIES[:1])
+    driver = browser()
+    start_game(driver, server, "bob")
+    driver.find_element(By.ID, "field-own_gain").send_keys("<b>lots</b>")
+    driver.find_element(By.ID, "field-message").send_keys("<script>alert(1)</script>")
+    driver.find_element(By.ID, "send").click()
+    error = driver.find_element(By.ID, "error").text
+    assert "give an amount from $0 to $100, as a number, not '<b>lots</b>'" in error
+    assert not driver.find_elements(By.CSS_SELECTOR, "#error b")  # the participant's text is not markup
+    assert "&lt;b&gt;lots&lt;/b&gt;" in driver.page_source
+    shot(driver, tmp_path / "refused.png")
+    driver.find_element(By.ID, "field-own_gain").send_keys("101")
+    driver.find_element(By.ID, "send").click()
+    assert "out of range" in driver.find_element(By.ID, "error").text
+    driver.find_element(By.ID, "field-own_gain").send_keys("50")
+    driver.find_element(By.ID, "field-message").send_keys("<script>alert(1)</script>")
+    driver.find_element(By.ID, "send").click()
+    assert wait_for_turn_or_end(driver) in ("you", "over")
+    play_game(driver, "ok")
+    [game] = server.games()
+    assert game["status"] == "completed" and game["player_1"] == "human:bob"
+    [(action,)] = server.query("SELECT action FROM turns WHERE game_id = ? AND turn = 1", [game["game_id"]])
+    assert json.loads(action) == {"own_gain": 50.0, "message": "<script>alert(1)</script>"}
+
+
+def test_a_closed_tab_ends_the_game_as_abandoned(serve: Callable[..., Server], browser: Callable, tmp_path: Path) -> None:
+    server = serve(THREE_FAMILIES[1:2], inactivity_timeout_s=3)
+    driver = browser()
+    start_game(driver, server, "carol")
+    assert wait_for_turn_or_end(driver) == "you"  # the seller (fair) proposed; carol, the buyer, answers
+    driver.find_element(By.ID, "choice-reject").click()
+    assert wait_for_turn_or_end(driver) == "you"
+    game_url = driver.current_url
+    driver.quit()  # the participant closes the tab mid-game
+    deadline = time.monotonic() + 30
+    page = ""
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(game_url, timeout=5) as reply:
+            page = reply.read().decode()
+        if 'id="result"' in page:
+            break
+        time.sleep(0.5)
+    assert "The game was stopped before its end." in page
+    [game] = server.games()
+    assert game["status"] == "abandoned"
+    assert game["player_2"] == "human:carol" and game["end_reason"] is None
+    assert "no answer from the participant for 3 s" in game["error"]
+    kinds = server.query("SELECT seat, kind FROM turns WHERE game_id = ? ORDER BY turn", [game["game_id"]])
+    assert kinds == [(1, "propose"), (2, "respond")]
+    assert server.query("SELECT count(*) FROM outcomes", []) == [(0,)]
+
+
+def test_two_participants_play_at_once(serve: Callable[..., Server], browser: Callable, tmp_path: Path) -> None:
+    server = serve(THREE_FAMILIES[:2])
+    first, second = browser(), browser()
+    start_game(first, server, "dave")
+    start_game(second, server, "erin")
+    families = {family_of(first), family_of(second)}
+    assert families == {"bargaining", "negotiation"}  # round robin: the next configuration for the next person
+    states = {"dave": "you", "erin": "you"}
+    drivers = {"dave": first, "erin": second}
+    turns = 0
+    while any(s == "you" for s in states.values()):  # alternate: each answers one turn, then the other
+        for name, driver in drivers.items():
+            if states[name] == "you":
+                states[name] = wait_for_turn_or_end(driver)
+            if states[name] == "you":
+                answer_turn(driver, family_of(driver), f"from {name}")
+                turns += 1
+                states[name] = wait_for_turn_or_end(driver)
+    shot(second, tmp_path / "second-participant-result.png")
+    games = server.games()
+    assert sorted(g["status"] for g in games) == ["completed", "completed"]
+    labels = {g["player_1"] if g["player_1"].startswith("human:") else g["player_2"] for g in games}
+    assert labels == {"human:dave", "human:erin"}
+    assert turns >= 2
