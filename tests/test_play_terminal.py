@@ -21,9 +21,9 @@ from glee.engine.match import play
 from glee.engine.specs import PlayerSpec
 from glee.errors import GameAbandoned
 from glee.games import new_game, parse_params
-from glee.players.human import HumanField, HumanPlayer, HumanRequest, human_fields, rules_text
 from glee.play.config import Seating, play_config
 from glee.play.session import game_spec, human_factory, result
+from glee.players.human import HumanField, HumanPlayer, HumanRequest, human_fields, rules_text
 from glee.prompts import system_prompt
 
 GLEE = str(Path(sys.executable).with_name("glee"))
@@ -287,7 +287,9 @@ def test_fields_read_what_people_type() -> None:
     for bad in ("-5", "inf", "1e400", "twelve", ""):
         with pytest.raises(ValueError, match="price"):
             amount.read(bad)
-    choice = HumanField(name="decision", kind="choice", label="decision", choices=("accept", "reject", "outside_option"))
+    choice = HumanField(
+        name="decision", kind="choice", label="decision", choices=("accept", "reject", "outside_option")
+    )
     assert choice.read("Outside Option") == "outside_option"
     assert choice.read("3") == "outside_option"
     assert choice.read("acc") == "accept"

@@ -8,6 +8,7 @@ the DuckDB file. Screenshots of what a participant sees are saved in the tmp dir
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
@@ -139,10 +140,8 @@ def browser(tmp_path: Path) -> Iterator[Callable[[], webdriver.Chrome]]:
 
     yield open_browser
     for driver in drivers:
-        try:
+        with contextlib.suppress(Exception):  # already closed by the test (a closed tab)
             driver.quit()
-        except Exception:  # already closed by the test (a closed tab)
-            pass
 
 
 def shot(driver: webdriver.Chrome, path: Path) -> None:
@@ -212,7 +211,9 @@ def play_game(driver: webdriver.Chrome, message: str, shots: Path | None = None)
     return family, answered
 
 
-def test_a_participant_plays_a_game_of_each_family(serve: Callable[..., Server], browser: Callable, tmp_path: Path) -> None:
+def test_a_participant_plays_a_game_of_each_family(
+    serve: Callable[..., Server], browser: Callable, tmp_path: Path
+) -> None:
     server = serve(THREE_FAMILIES)
     driver = browser()
     driver.get(f"{server.url}/?participant=alice")
@@ -246,7 +247,9 @@ def test_a_participant_plays_a_game_of_each_family(serve: Callable[..., Server],
     assert messages, "the participant's messages are stored"
 
 
-def test_invalid_answers_are_refused_and_shown_escaped(serve: Callable[..., Server], browser: Callable, tmp_path: Path) -> None:
+def test_invalid_answers_are_refused_and_shown_escaped(
+    serve: Callable[..., Server], browser: Callable, tmp_path: Path
+) -> None:
     server = serve(THREE_FAMILIES[:1])
     driver = browser()
     start_game(driver, server, "bob")
@@ -272,7 +275,9 @@ def test_invalid_answers_are_refused_and_shown_escaped(serve: Callable[..., Serv
     assert json.loads(action) == {"own_gain": 50.0, "message": "<script>alert(1)</script>"}
 
 
-def test_a_closed_tab_ends_the_game_as_abandoned(serve: Callable[..., Server], browser: Callable, tmp_path: Path) -> None:
+def test_a_closed_tab_ends_the_game_as_abandoned(
+    serve: Callable[..., Server], browser: Callable, tmp_path: Path
+) -> None:
     server = serve(THREE_FAMILIES[1:2], inactivity_timeout_s=3)
     driver = browser()
     start_game(driver, server, "carol")

@@ -94,7 +94,7 @@ def seating(family: str, params: dict[str, Any], opponent: PlayerSpec, seat: int
         raise ConfigError(f"{where}seat: got {seat!r}; allowed: 1 or 2")
     family = check_family(family)
     validated = parse_params(family, params).model_dump(mode="json")
-    return Seating(family=family, params=validated, opponent=opponent, seat=seat)  # type: ignore[arg-type]
+    return Seating(family=family, params=validated, opponent=opponent, seat=seat)
 
 
 # --- glee play ---------------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from glee.engine.record import GameRecord
 from glee.engine.specs import GameSpec, PlayerSpec
 from glee.games import GameState, Params, Seat, new_game, parse_params
 from glee.games.base import other
+from glee.play.config import Seating
 from glee.players.base import ChatEndpoint, Player
 from glee.players.human import HumanInput, HumanPlayer, rules_text
-from glee.play.config import Seating
 from glee.prompts import money
 
 

@@ -23,9 +23,9 @@ from glee.engine.plan import PROMPT_VERSION, PROTOCOL_VERSION
 from glee.engine.record import GameRecord
 from glee.engine.scheduler import new_run_id
 from glee.errors import GameAbandoned
-from glee.players.human import HumanField, HumanRequest
 from glee.play.config import PlayConfig
 from glee.play.session import game_spec, human_factory, opening_rules, result
+from glee.players.human import HumanField, HumanRequest
 from glee.store import open_store
 
 RULE = "─" * 72

@@ -59,7 +59,9 @@ def create_app(config: StudyConfig) -> FastAPI:
     def room_or_404(request: Request, token: str) -> Room | HTMLResponse:
         room = study.rooms.get(token)
         if room is None:
-            return page(request, "message.html", 404, heading="No such game", text="This link is not (or no longer) valid.")
+            return page(
+                request, "message.html", 404, heading="No such game", text="This link is not (or no longer) valid."
+            )
         return room
 
     @app.get("/healthz")
@@ -86,7 +88,13 @@ def create_app(config: StudyConfig) -> FastAPI:
                 error=f"Please enter your participant id: {NAME_RULE}.",
             )
         if participant not in study.playing and study.in_flight() >= config.max_games_in_flight:
-            return page(request, "message.html", 503, heading="Busy", text="Many people are playing now: please come back in a few minutes.")
+            return page(
+                request,
+                "message.html",
+                503,
+                heading="Busy",
+                text="Many people are playing now: please come back in a few minutes.",
+            )
         room = study.start(participant)
         if room is None:
             return page(request, "message.html", heading="Thank you!", text="You have played every game of this study.")

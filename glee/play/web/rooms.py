@@ -26,10 +26,10 @@ from glee.engine.scheduler import new_run_id
 from glee.engine.specs import GameSpec
 from glee.errors import GameAbandoned
 from glee.games.base import other
-from glee.players.base import ChatEndpoint
-from glee.players.human import HumanRequest
 from glee.play.config import Seating, StudyConfig
 from glee.play.session import Result, game_spec, human_factory, opening_rules, result
+from glee.players.base import ChatEndpoint
+from glee.players.human import HumanRequest
 from glee.store import Store, open_store
 
 log = logging.getLogger("glee.web")
