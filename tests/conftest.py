@@ -16,7 +16,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 def baseline(strategy: str, name: str | None = None) -> PlayerSpec:
-    return PlayerSpec(kind="baseline", strategy=strategy, name=name)  # type: ignore[arg-type]
+    return PlayerSpec(kind="baseline", strategy=strategy, name=name)
 
 
 SHORT = {
@@ -35,5 +35,5 @@ SMALL_GRIDS: dict[str, dict[str, list[Any]]] = {
 
 def small_config(db: Path, pairs: list[tuple[PlayerSpec, PlayerSpec]], n_games: int = 1, **kw: Any) -> RunConfig:
     """Every family's small grid (4 configurations each) for every pair, without a progress bar."""
-    games = [GameSet(family=f, grid=SMALL_GRIDS[f], fixed=SHORT[f]) for f in SHORT]  # type: ignore[arg-type]
+    games = [GameSet(family=f, grid=SMALL_GRIDS[f], fixed=SHORT[f]) for f in SHORT]
     return RunConfig(games=games, pairs=pairs, n_games=n_games, db=db, progress=False, **kw)

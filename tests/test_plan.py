@@ -42,7 +42,7 @@ def test_the_run_seed_changes_every_id_and_seed(tmp_path: Path) -> None:
 
 def test_transport_settings_do_not_change_ids_but_sampling_does(tmp_path: Path) -> None:
     def llm(**endpoint: object) -> PlayerSpec:
-        return PlayerSpec(kind="llm", endpoint=EndpointSpec(**{"backend": "openai", "model": "m", **endpoint}))  # type: ignore[arg-type]
+        return PlayerSpec(kind="llm", endpoint=EndpointSpec(**{"backend": "openai", "model": "m", **endpoint}))
 
     def ids(player: PlayerSpec) -> list[str]:
         return [s.game_id for s in plan(small_config(tmp_path / "x.duckdb", [(player, baseline("spe"))]))]

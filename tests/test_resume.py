@@ -22,17 +22,22 @@ SWEEP = """
 import sys
 from glee.engine.scheduler import run
 from glee.engine.specs import RunConfig
+from glee.store import open_store
 from tests.support.engine_players import scripted_factory
+
+class Announcing:  # the store, saying "wrote" after every committed batch so the test can time its kills
+    def __init__(self, store):
+        self.store = store
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+    def write(self, records):
+        summary = self.store.write(records)
+        print("wrote", flush=True)
+        return summary
+
 config = RunConfig.model_validate_json(sys.argv[1])
-factory = scripted_factory(float(sys.argv[2]))
-started = []
-
-def make_player(*args):  # says "ready" when the first game starts, so kill times count from play
-    if not started:
-        started.append(print("ready", flush=True))
-    return factory(*args)
-
-run(config, make_player=make_player)
+print("ready", flush=True)
+run(config, sink=Announcing(open_store(config.db)), make_player=scripted_factory(float(sys.argv[2])))
 """
 
 
@@ -47,10 +52,16 @@ def start(config: RunConfig, delay: float) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout is not None
-    # "ready" when play starts; nothing when every game was already done (the process just ends).
-    assert proc.stdout.readline().strip() in ("ready", "")
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
+
+
+def wait_for_writes(proc: subprocess.Popen[str], n: int) -> None:
+    """Until the sweep has committed `n` batches (or ended)."""
+    assert proc.stdout is not None
+    for _ in range(n):
+        if proc.stdout.readline().strip() != "wrote":
+            return
 
 
 def check_whole(db: Path, planned: set[str]) -> int:
@@ -85,21 +96,25 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
         (baseline("random"), baseline("fair")),
         (baseline("fair"), baseline("spe")),
     ]
-    config = small_config(db, pairs, n_games=10, max_games_in_flight=4)
+    config = small_config(db, pairs, n_games=20, max_games_in_flight=4)
     planned = {s.game_id for s in plan(config)}
-    assert len(planned) == 360
+    assert len(planned) == 720
     rng = random.Random(7)
     counts = []
     for _ in range(5):
-        proc = start(config, delay=0.1)  # about 3 s of play: 120 slow games, 4 at a time
-        time.sleep(rng.uniform(0.2, 2.5))
+        proc = start(config, delay=0.1)  # about 6 s of play in all: 240 slow games, 4 at a time
+        # Kill after a random number of committed batches, at a random moment of the next one.
+        wait_for_writes(proc, rng.randint(1, 3))
+        time.sleep(rng.uniform(0.0, 0.5))
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
+        counts.append(check_whole(db, planned))
+        if proc.returncode == 0:  # it finished before the kill: nothing left to interrupt
+            break
         assert proc.returncode == -signal.SIGKILL
-        counts.append(check_whole(db, planned) if db.exists() else 0)
     print("games after each kill:", counts)
-    assert counts == sorted(counts)
-    assert any(0 < n < len(planned) for n in counts), counts  # some kills landed mid-sweep
+    assert counts == sorted(set(counts))  # every run committed some games before it was killed
+    assert sum(0 < n < len(planned) for n in counts) >= 3, counts  # kills landed mid-sweep
     proc = start(config, delay=0.0)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
@@ -115,7 +130,7 @@ def test_ctrl_c_stops_dispatching_writes_what_finished_and_prints_the_summary(tm
     config = config.model_copy(update={"progress": True})
     planned = {s.game_id for s in plan(config)}
     proc = start(config, delay=0.05)
-    time.sleep(1.0)
+    wait_for_writes(proc, 1)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
@@ -124,5 +139,6 @@ def test_ctrl_c_stops_dispatching_writes_what_finished_and_prints_the_summary(tm
     assert 0 < done < len(planned)
     assert f"completed {done}," in err
     proc = start(config.model_copy(update={"progress": False}), delay=0.0)
-    proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
     assert check_whole(db, planned) == len(planned)

@@ -7,13 +7,14 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from glee.engine.plan import plan
-from glee.engine.record import GameRecord, TurnRecord
+from glee.engine.record import GameRecord, GameStatus, TurnRecord
 from glee.engine.scheduler import run
 from glee.engine.specs import RunConfig
 from glee.errors import ConfigError
@@ -44,22 +45,24 @@ def test_games_table(mixed: tuple[RunConfig, Path]) -> None:
     config, db = mixed
     specs = {s.game_id: s for s in plan(config)}
     with open_store(db, read_only=True) as store:
-        rows = store.con.execute("SELECT * FROM games").df()
+        cursor = store.con.execute("SELECT * FROM games")
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         runs = store.con.execute("SELECT run_id, config, git_commit, versions FROM runs").fetchall()
     assert len(rows) == len(specs) == 7 * 12
-    assert set(rows.family) == {"bargaining", "negotiation", "persuasion"}
-    assert rows.run_id.nunique() == 1 and rows.run_id[0] == runs[0][0]
-    for row in rows.itertuples():
-        spec = specs[row.game_id]
-        assert json.loads(row.params) == spec.params
-        assert (row.player_1, row.player_2) == (spec.player_1.label(), spec.player_2.label())
-        assert (row.seed, row.replicate, row.tries) == (spec.seed, 0, 1)
-        assert json.loads(row.spec)["game_id"] == row.game_id
-        assert row.started_at <= row.finished_at
-        assert row.source_id is None and row.conform_error is None
-    counts = rows.groupby("status").size().to_dict()
+    assert {r["family"] for r in rows} == {"bargaining", "negotiation", "persuasion"}
+    assert {r["run_id"] for r in rows} == {runs[0][0]}
+    for row in rows:
+        spec = specs[row["game_id"]]
+        assert json.loads(row["params"]) == spec.params
+        assert (row["player_1"], row["player_2"]) == (spec.player_1.label(), spec.player_2.label())
+        assert (row["seed"], row["replicate"], row["tries"]) == (spec.seed, 0, 1)
+        assert json.loads(row["spec"])["game_id"] == row["game_id"]
+        assert row["started_at"] <= row["finished_at"]
+        assert row["source_id"] is None and row["conform_error"] is None
+    counts = Counter(r["status"] for r in rows)
     assert counts == {"completed": 4 * 12, "forfeit": 12, "failed": 2 * 12}
-    assert set(rows[rows.status == "forfeit"].forfeit_seat) == {2}
+    assert {r["forfeit_seat"] for r in rows if r["status"] == "forfeit"} == {2}
     config_json = json.loads(runs[0][1])
     assert config_json["n_games"] == 1 and len(config_json["pairs"]) == len(PAIRS)
     assert {"glee", "duckdb", "protocol", "prompt"} <= set(json.loads(runs[0][3]))
@@ -123,7 +126,7 @@ def test_llm_calls_table_and_full_prompts(mixed: tuple[RunConfig, Path]) -> None
         ]
         assert [m["role"] for m in prompt_of(store, game_id, turn, 2)] == ["system", "user", "assistant", "user"]
         # A seat with calls over several turns: the system prompt is stored once and the prompt grows.
-        long = chatty.groupby("game_id").size().idxmax()
+        long = str(chatty.groupby("game_id").size().idxmax())
         turns = sorted(chatty[chatty.game_id == long].turn)
         assert len(turns) >= 2
         prompts = [prompt_of(store, long, int(t)) for t in turns]
@@ -176,7 +179,7 @@ def test_outcomes_table_and_views(mixed: tuple[RunConfig, Path]) -> None:
         assert len(list_games(store, status="x' OR '1'='1")) == 0
 
 
-def _record(game_id: str, status: str = "completed", turns: int = 1) -> GameRecord:
+def _record(game_id: str, status: GameStatus = "completed", turns: int = 1) -> GameRecord:
     return GameRecord(
         game_id=game_id,
         run_id="r",
@@ -184,7 +187,7 @@ def _record(game_id: str, status: str = "completed", turns: int = 1) -> GameReco
         params={"money": 100},
         player_1="a",
         player_2="b",
-        status=status,  # type: ignore[arg-type]
+        status=status,
         turns=[
             TurnRecord(turn=i, round=1, seat=1, kind="propose", action={"own_gain": i}) for i in range(1, turns + 1)
         ],

@@ -57,7 +57,10 @@ def _message(action: dict[str, Any] | None) -> str | None:
 
 def _turns(state: GameState) -> list[TurnRecord]:
     return [
-        TurnRecord(turn=i, round=t.round, seat=t.seat, kind=t.kind, action=t.action, message=_message(t.action))
+        # The rules validated every turn already: construct without validating again (the hot path).
+        TurnRecord.model_construct(
+            turn=i, round=t.round, seat=t.seat, kind=t.kind, action=t.action, message=_message(t.action), valid=True
+        )
         for i, t in enumerate(state.turns, start=1)
     ]
 
