@@ -12,7 +12,7 @@ import json
 import os
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,14 +106,14 @@ async def test_complete_games_llm_vs_llm_and_vs_baseline(
 ) -> None:
     params = parse_params(family, SHORT[family])
     endpoint = smollm2_endpoint(smollm2_server)
-    pairings = {
+    pairings: dict[str, Callable[[], dict[Seat, Player]]] = {
         "llm-llm": lambda: {1: LLMPlayer(endpoint, SAMPLING), 2: LLMPlayer(endpoint, SAMPLING)},
         "llm-baseline": lambda: {1: LLMPlayer(endpoint, SAMPLING), 2: make_baseline("spe", params, 2, 2)},
         "baseline-llm": lambda: {1: make_baseline("spe", params, 1, 1), 2: LLMPlayer(endpoint, SAMPLING)},
     }
     for seed, (name, players) in enumerate(pairings.items()):
         start = time.perf_counter()
-        final = await play(new_game(params, seed), players(), tally)  # type: ignore[no-untyped-call]
+        final = await play(new_game(params, seed), players(), tally)
         outcome = final.outcome()
         assert final.is_over and outcome.end_reason in ("agreement", "no_deal", "outside_option", "deadline", "forfeit")
         llm_turns = sum(1 for t in final.turns if t.seat != NATURE)

@@ -131,7 +131,8 @@ class OpenAIEndpoint:
         async with self._semaphore:
             start = time.perf_counter()
             try:
-                async for attempt in self._retrying:
+                # A copy per call: a tenacity controller keeps its state per thread, not per task.
+                async for attempt in self._retrying.copy():
                     with attempt:
                         reply = await self._create(messages, kwargs)
             except MalformedReply as exc:
