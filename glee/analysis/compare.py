@@ -10,6 +10,7 @@ import pandas as pd
 import statsmodels.api as sm
 from pydantic import BaseModel, ConfigDict
 from scipy import stats
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from glee.analysis.frames import METRICS
 from glee.errors import ConfigError
@@ -126,6 +127,9 @@ def bradley_terry(
         # A saturated model (as many pairs as strengths) has no residual df; statsmodels warns
         # about its dispersion, which a binomial model does not use.
         warnings.simplefilter("ignore", RuntimeWarning)
+        # With a handful of games the pseudo-wins still leave near-certain fits; the wide
+        # intervals say so, the warning adds nothing.
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
         fit = sm.GLM(np.column_stack([wins_1, wins_2]), exog, family=sm.families.Binomial()).fit()
     params, ci = np.asarray(fit.params), np.asarray(fit.conf_int(alpha=1 - confidence))
     if not home:

@@ -154,8 +154,11 @@ def load_games(
             values.append(int(limit))
         try:
             frame = con.execute(query, values).df()
-        except duckdb.ConversionException as exc:
-            raise ConfigError(f"filter: a value does not match its column's type ({exc})") from None
+        except (duckdb.ConversionException, duckdb.BinderException, duckdb.InvalidInputException) as exc:
+            reason = str(exc).splitlines()[0]
+            raise ConfigError(
+                f"filter {dict(filters or {})!r}: a value does not match its column's type ({reason})"
+            ) from None
     finally:
         con.close()
     # Parameters and records of families not in the frame are entirely NULL: leave them out.

@@ -91,7 +91,10 @@ def _family_section(family: str, games: pd.DataFrame, seats: pd.DataFrame) -> st
     def rating() -> str:
         frame = bradley_terry(games[games["family"] == family])
         home = frame.attrs["home_advantage"]
-        note = f"<p>Seat 1 advantage (log-odds): {home[0]:.3f} [{home[1]:.3f}, {home[2]:.3f}]</p>"
+        if home[0] != home[0]:  # NaN: every pair met in one seating only
+            note = "<p>Seat 1 advantage: not identifiable (every pair met in one seating only).</p>"
+        else:
+            note = f"<p>Seat 1 advantage (log-odds): {home[0]:.3f} [{home[1]:.3f}, {home[2]:.3f}]</p>"
         return _table(frame) + note
 
     parts.append("<h3>Parameter effects on self-gain (OLS, 95 % intervals)</h3>")
