@@ -10,14 +10,10 @@ from glee.engine.specs import GameSet, GameSpec, PlayerSpec, RunConfig
 from glee.errors import ConfigError
 from glee.games import PARAMS
 from glee.games.grids import GRIDS, expand
+from glee.prompts import PROMPT_VERSION  # the prompts' text version: games' ids change with it
 
 PROTOCOL_VERSION = "1"
 """Bump when the engine changes what a game with the same spec plays (new ids, nothing reused)."""
-
-try:  # The prompts layer owns the version of its text; games' ids change when it does.
-    from glee.prompts import PROMPT_VERSION  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # pragma: no cover - only before the prompts layer exists
-    PROMPT_VERSION = ""
 
 
 def canonical_json(data: Any) -> str:

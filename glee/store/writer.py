@@ -36,23 +36,32 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _row(data: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
-    return {c: _json(data.get(c)) if c in JSON_FIELDS else data.get(c) for c in columns}
+def _append(columns: dict[str, list[Any]], source: Any, game_id: str) -> None:
+    """Append one row, read from `source`'s attributes, to column lists (JSON columns encoded)."""
+    for name, values in columns.items():
+        if name == "game_id":
+            values.append(game_id)
+        elif name in JSON_FIELDS:
+            values.append(_json(getattr(source, name, None)))
+        else:
+            values.append(getattr(source, name, None))
 
 
-def _rows(records: Sequence[GameRecord], tries: dict[str, int], columns: dict[str, list[str]]) -> dict[str, list]:
-    """The rows of a batch per table, keyed by the table's columns."""
-    out: dict[str, list[dict[str, Any]]] = {name: [] for name in WRITTEN}
+def _columns(
+    records: Sequence[GameRecord], tries: dict[str, int], names: dict[str, list[str]]
+) -> dict[str, dict[str, list[Any]]]:
+    """The batch as column lists per table: built once, converted to Arrow once (no per-row inserts)."""
+    out: dict[str, dict[str, list[Any]]] = {table: {c: [] for c in names[table]} for table in WRITTEN}
+    games, turns, calls, outcomes = (out[t] for t in WRITTEN)
     for r in records:
-        game = dict(r)
-        game["tries"] = tries.get(r.game_id, 0) + 1
-        out["games"].append(_row(game, columns["games"]))
+        _append(games, r, r.game_id)
+        games["tries"][-1] = tries.get(r.game_id, 0) + 1
         for t in r.turns:
-            out["turns"].append(_row({"game_id": r.game_id, **dict(t)}, columns["turns"]))
+            _append(turns, t, r.game_id)
         for c in r.calls:
-            out["llm_calls"].append(_row({"game_id": r.game_id, **dict(c)}, columns["llm_calls"]))
+            _append(calls, c, r.game_id)
         if r.outcome is not None:
-            out["outcomes"].append(_row({"game_id": r.game_id, **dict(r.outcome)}, columns["outcomes"]))
+            _append(outcomes, r.outcome, r.game_id)
     return out
 
 
@@ -86,14 +95,14 @@ def write_games(con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord]) -
             if replace:
                 for name in reversed(WRITTEN):
                     cur.execute(f"DELETE FROM {name} WHERE game_id IN (SELECT unnest(?))", [replace])
-            rows = _rows(
+            columns = _columns(
                 list(batch.values()),
                 {gid: existing[gid][1] for gid in replace},
                 {name: schema.names for name, schema in schemas.items()},
             )
             for name in WRITTEN:
-                if rows[name]:
-                    cur.register("batch_rows", pa.Table.from_pylist(rows[name], schema=schemas[name]))
+                if columns[name]["game_id"]:
+                    cur.register("batch_rows", pa.Table.from_pydict(columns[name], schema=schemas[name]))
                     cur.execute(f"INSERT INTO {name} SELECT * FROM batch_rows")
                     cur.unregister("batch_rows")
             cur.execute("COMMIT")
