@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from glee.engine.match import play
 from glee.engine.plan import plan
 from glee.engine.scheduler import run, run_async
@@ -91,3 +93,31 @@ def test_turns_count_matches_rounds_for_every_family(db_path: Path) -> None:
             assert nature == 0
             # Every round has an offer and an answer.
             assert n == 2 * rounds, (family, end_reason)
+
+
+class BrokenSink:
+    """A sink whose writes fail (a full disk, say): the run must stop and say so, not hang or go on."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def done_ids(self) -> set[str]:
+        return set()
+
+    def begin_run(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def write(self, records: object) -> None:
+        self.writes += 1
+        raise OSError("No space left on device")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_failing_write_stops_the_run_with_its_error(db_path: Path) -> None:
+    sink = BrokenSink()
+    config = small_config(db_path, [(baseline("random"), baseline("random"))], n_games=400)
+    with pytest.raises(OSError, match="No space left"):
+        run(config, sink=sink)
+    assert sink.writes == 1

@@ -173,7 +173,10 @@ class Sweep:
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGINT)
-            await self.queue.put(None)
+            # Tell the writer to finish; if it died meanwhile, a full queue must not block this forever.
+            closing = asyncio.create_task(self.queue.put(None))
+            await asyncio.wait({closing, writer}, return_when=asyncio.FIRST_COMPLETED)
+            closing.cancel()
             await writer  # raises if a write failed: never lose that silently
             self.bar.close()
             self.summary.wall_s = time.perf_counter() - self.started
