@@ -305,3 +305,27 @@ def test_reading_a_missing_database_or_game_is_a_clear_error(db_path: Path) -> N
         open_store(db_path, read_only=True)
     with open_store(db_path) as store, pytest.raises(ConfigError, match="no game 'nope'"):
         load_game(store, "nope")
+
+
+def test_prompt_of_starts_a_fresh_chat_at_a_new_system_message(db_path: Path) -> None:
+    """A myopic persuasion buyer is a new buyer every round: each round's call opens a new chat."""
+    from glee.engine.record import CallRecord
+
+    def call(turn: int, request: list[dict[str, str]], cut: bool = False) -> CallRecord:
+        return CallRecord(
+            turn=turn, seat=2, attempt=1, model="m", request=request, response="{}", opponent_text_cut=cut
+        )
+
+    rounds = [
+        call(3, [{"role": "system", "content": "rules"}, {"role": "user", "content": "round 1"}]),
+        call(6, [{"role": "system", "content": "rules"}, {"role": "user", "content": "round 2"}], cut=True),
+    ]
+    record = _record("myopic").model_copy(update={"calls": rounds})
+    with open_store(db_path) as store:
+        store.write([record])
+        assert prompt_of(store, "myopic", 6) == [
+            {"role": "system", "content": "rules"},
+            {"role": "user", "content": "round 2"},
+        ]
+        flags = store.con.execute("SELECT turn, opponent_text_cut FROM llm_calls ORDER BY turn").fetchall()
+        assert flags == [(3, False), (6, True)]

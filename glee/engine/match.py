@@ -45,6 +45,7 @@ def _calls(decision: Decision, turn: int, seat: Seat) -> list[CallRecord]:
                 cached_tokens=call.cached_tokens,
                 latency_ms=call.latency_ms,
                 finish_reason=call.finish_reason,
+                opponent_text_cut=call.opponent_text_cut,
             )
         )
     return out

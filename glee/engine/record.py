@@ -58,6 +58,8 @@ class CallRecord(BaseModel):
     cached_tokens: int | None = None
     latency_ms: float | None = None
     finish_reason: str | None = None
+    opponent_text_cut: bool = False
+    """The opponent's message shown in this call was longer than the cap and was cut."""
 
 
 class GameRecord(BaseModel):

@@ -71,7 +71,8 @@ def prompt_of(store: Store, game_id: str, turn: int, attempt: int = 1) -> list[d
     """The full message list sent in one model call: that seat's requests up to and including it.
 
     Each stored request holds only the messages added since the seat's previous call, so
-    the prompt is their concatenation in call order (the system prompt comes first, once).
+    the prompt is their concatenation in call order from the seat's latest system message
+    (the system prompt comes first; a myopic buyer starts a fresh chat each round).
     """
     rows = store.con.execute(
         """
@@ -84,4 +85,10 @@ def prompt_of(store: Store, game_id: str, turn: int, attempt: int = 1) -> list[d
     ).fetchall()
     if not rows or (rows[-1][1], rows[-1][2]) != (turn, attempt):
         raise ConfigError(f"llm call: no call of game {game_id!r} at turn {turn}, attempt {attempt}")
-    return [message for request, _, _ in rows for message in (_loads(request) or [])]
+    prompt: list[dict[str, Any]] = []
+    for request, _, _ in rows:
+        added = _loads(request) or []
+        if added and added[0].get("role") == "system":
+            prompt = []  # a fresh chat (a myopic buyer is a new buyer every round)
+        prompt.extend(added)
+    return prompt

@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     finish_reason     VARCHAR,
     parsed            JSON,              -- what the reply parsed to
     rejection         VARCHAR,           -- why the reply was not accepted as an action
+    opponent_text_cut BOOLEAN,           -- the opponent's message in this call was cut to the cap
     PRIMARY KEY (game_id, turn, attempt)
 );
 
