@@ -110,6 +110,35 @@ def test_a_whole_game_per_family_is_stored_with_the_human_label(
         assert moves[0]["own_gain"] == 60.0
 
 
+@pytest.mark.llm
+def test_a_person_plays_against_smollm2_on_a_managed_llama_cpp_server(tmp_path: Path) -> None:
+    child = pexpect.spawn(
+        GLEE,
+        [
+            "play",
+            "game=negotiation",
+            "game.max_rounds=2",
+            "game.price_scale=100",
+            "seat=2",
+            "name=ann",
+            "opponent=smollm2",
+            f"db={tmp_path / 'llm.duckdb'}",
+        ],
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=300,
+    )
+    play_through(child, "negotiation")
+    child.close()
+    assert child.exitstatus == 0
+    [game] = games(tmp_path / "llm.duckdb")
+    assert game["player_1"] == "SmolLM2-135M-Instruct@llamacpp" and game["player_2"] == "human:ann"
+    assert game["status"] in ("completed", "forfeit")
+    with duckdb.connect(str(tmp_path / "llm.duckdb"), read_only=True) as con:
+        calls = con.execute("SELECT count(*) FROM llm_calls WHERE game_id = ?", [game["game_id"]]).fetchone()
+    assert calls is not None and calls[0] >= 1
+
+
 def test_the_person_reads_the_same_rules_as_a_model_in_that_seat(tmp_path: Path) -> None:
     child = spawn(tmp_path, "game=negotiation", "game.max_rounds=4", "seat=2", "name=bea")
     child.expect(PROMPT)
