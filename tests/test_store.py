@@ -167,7 +167,7 @@ def test_outcomes_table_and_views(mixed: tuple[RunConfig, Path]) -> None:
         ).fetchall()
         assert negotiation and all(r[2] == 6 and r[3] is not None for r in negotiation)
         persuasion = con.execute(
-            "SELECT rounds, game_rounds, sales, high_products, seller_message_type FROM persuasion_games "
+            "SELECT rounds, rounds_played, sales, high_products, seller_message_type FROM persuasion_games "
             "WHERE status = 'completed'"
         ).fetchall()
         assert persuasion and all(r[0] == r[1] == 4 and 0 <= r[2] <= 4 for r in persuasion)

@@ -69,11 +69,12 @@ def sql_type(annotation: Any) -> str:
 
 def view_sql(family: Family) -> str:
     """`<family>_games`: one row per game of the family, one typed column per parameter, joined with
-    its outcome. A game column whose name is also a parameter (persuasion's `rounds`) is `game_<name>`."""
+    its outcome. The rounds played are `rounds_played` in every view (and in glee.analysis frames),
+    since persuasion's parameter `rounds` is its horizon."""
     hints = typing.get_type_hints(PARAMS[family])
     params = [name for name in PARAMS[family].model_fields if name in hints]
     cols = [f"CAST(g.params->>'{p}' AS {sql_type(hints[p])}) AS \"{p}\"" for p in params]
-    cols += [f'g."{c}" AS "{"game_" + c if c in params else c}"' for c in GAME_COLUMNS]
+    cols += [f'g."{c}" AS "{"rounds_played" if c == "rounds" else c}"' for c in GAME_COLUMNS]
     cols += [f'o."{c}"' for c in OUTCOME_COLUMNS]
     cols += [f"CAST(o.extras->>'{k}' AS {t}) AS \"{k}\"" for k, t in EXTRAS[family].items() if k not in params]
     body = ",\n    ".join(cols)
