@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from glee.backends.spec import EndpointSpec
 from glee.games import FAMILIES, Family
 from glee.players.base import Sampling
-
-Strategy = Literal["spe", "random", "fair"]
+from glee.players.baseline import Strategy
 
 
 class PlayerSpec(BaseModel):
