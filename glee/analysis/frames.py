@@ -154,7 +154,12 @@ def load_games(
             values.append(int(limit))
         try:
             frame = con.execute(query, values).df()
-        except (duckdb.ConversionException, duckdb.BinderException, duckdb.InvalidInputException) as exc:
+        except (
+            duckdb.ConversionException,
+            duckdb.BinderException,
+            duckdb.InvalidInputException,
+            duckdb.NotImplementedException,  # a value DuckDB cannot bind at all, e.g. object()
+        ) as exc:
             reason = str(exc).splitlines()[0]
             raise ConfigError(
                 f"filter {dict(filters or {})!r}: a value does not match its column's type ({reason})"
