@@ -434,3 +434,10 @@ def test_action_schema_money_is_a_bounded_integer_and_decisions_are_enums() -> N
     assert price["type"] == "integer" and price["minimum"] == 0 and "maximum" not in price
     decision = action_schema(NegotiationResponse)["properties"]["decision"]
     assert decision["enum"] == ["accept", "reject", "outside_option"]
+
+
+def test_a_text_mode_seller_is_asked_for_its_message_once() -> None:
+    """The message is the seller's whole action in text mode: no second invitation to write one."""
+    seller = play("persuasion", {"seller_message_type": "text"}, steps=2, nature=["high"])[1]
+    assert "Write your message to the buyer." in seller.turns[0]
+    assert "Also write a message" not in seller.turns[0]

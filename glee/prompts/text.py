@@ -93,7 +93,7 @@ class Lines:
     def request(self, ask: str, keys: tuple[str, ...], example: str, other_name: str) -> Cleaned:
         """End the turn message with the question, the message invitation if the action has one, and
         the JSON shape; return the finished message."""
-        if "message" in keys:
+        if "message" in keys and len(keys) > 1:  # a message beside the action; alone, it is the action
             ask += f" Also write a message to {other_name}."
         self.parts.append(ask)
         self.parts.append(f"Answer with one JSON object: {example}")
