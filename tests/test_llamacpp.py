@@ -46,6 +46,7 @@ class Tally:
 
     turns: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     completion_tokens: int = 0
+    prompt_tokens: int = 0
     call_seconds: float = 0.0
     calls: int = 0
     games: list[str] = field(default_factory=list)
@@ -56,7 +57,11 @@ class Tally:
             lines.append(f"  {family:12} {kind:15} first-try valid {valid}/{total} = {valid / total:.0%}")
         if self.call_seconds:
             rate = self.completion_tokens / self.call_seconds
-            lines.append(f"  {self.calls} calls, {self.completion_tokens} completion tokens, {rate:.1f} tokens/s")
+            lines.append(
+                f"  {self.calls} calls, {self.prompt_tokens} prompt and {self.completion_tokens} completion tokens "
+                f"in {self.call_seconds:.0f} s of calls: {rate:.1f} completion tokens/s "
+                f"({(self.prompt_tokens + self.completion_tokens) / self.call_seconds:.0f} tokens/s all told)"
+            )
         lines += [f"  {g}" for g in self.games]
         return "\n".join(lines)
 
@@ -87,14 +92,16 @@ async def play(state: GameState, players: dict[Seat, Player], tally: Tally) -> G
                 assert attempt.call is not None
                 tally.calls += 1
                 tally.completion_tokens += attempt.call.completion_tokens or 0
+                tally.prompt_tokens += attempt.call.prompt_tokens or 0
                 tally.call_seconds += (attempt.call.latency_ms or 0) / 1000
         if decision.action is None:
             assert isinstance(players[seat], LLMPlayer) and len(decision.attempts) == 3
             state = state.forfeit(seat)
             continue
-        # What is applied is valid for the schema the model was constrained by.
-        jsonschema.validate(decision.action.model_dump(mode="json"), action_schema(model))
-        state = state.apply(decision.action)
+        if isinstance(players[seat], LLMPlayer):
+            # What the model answered is valid for the schema it was constrained by.
+            jsonschema.validate(decision.attempts[-1].parsed, action_schema(model))
+        state = state.apply(decision.action)  # and for the rules (apply raises IllegalAction otherwise)
     return state
 
 
@@ -131,9 +138,9 @@ async def test_structured_requests_get_schema_valid_json(smollm2_server: Managed
         state = new_game(parse_params(family, SHORT[family]), 0)
         schema = action_schema(state.action_model())
         # Short strings, so that the reply always ends within max_tokens; still valid for `schema`.
-        short = cap_string_lengths(schema, 40)
+        short = cap_string_lengths(schema, 20)
         messages = [{"role": "user", "content": f"Make your move in a {family} game. Answer with JSON."}]
-        reply = await endpoint.complete(messages, short, SAMPLING)
+        reply = await endpoint.complete(messages, short, SAMPLING.model_copy(update={"max_tokens": 400}))
         assert reply.finish_reason == "stop"
         jsonschema.validate(json.loads(reply.text), short)
         jsonschema.validate(json.loads(reply.text), schema)
