@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import math
 import random
@@ -63,7 +64,9 @@ Fault = Literal[
 FAULTS: tuple[Fault, ...] = (
     "rate_limit", "server_error", "reset", "hang", "context_length", "unauthorized", "not_found", "malformed", "empty",
 )  # fmt: skip
-Reply = Literal["valid", "garbage", "empty"]
+Reply = Literal["valid", "garbage", "empty", "hashed"]
+"""hashed: like valid, but drawn from a hash of the messages and schema, so a retried or reordered
+request gets the same reply (a deterministic model)."""
 FAULT_SERVER = str(Path(__file__).resolve())
 """This file, to run as a server: `python FAULT_SERVER --port P [--plan JSON]`."""
 
@@ -274,6 +277,9 @@ class _Server:
             text = "I would rather tell you a story about the sea."
         elif self.plan.reply == "empty":
             text = ""
+        elif self.plan.reply == "hashed":
+            key = json.dumps([request.get("messages"), schema], sort_keys=True).encode()
+            text = json.dumps(instance(schema, random.Random(hashlib.sha256(key).digest()))) if schema else "{}"
         else:
             text = json.dumps(instance(schema, self.rng)) if schema else "{}"
         prompt_tokens = max(1, len(json.dumps(request.get("messages", []))) // 4)
