@@ -199,6 +199,10 @@ class GameState(Frozen, ABC):
         if self.is_over:
             raise IllegalAction("the game is over")
         model = self.action_model()
+        if type(action) is model:
+            # An instance of exactly the asked model was validated when it was made, and is frozen:
+            # validating it again would only cost time on every turn (the engine's hot path).
+            return self._apply(action)
         try:
             checked = model.model_validate(action.model_dump() if isinstance(action, BaseModel) else action)
         except ValidationError as exc:
