@@ -30,5 +30,9 @@ test-vllm: setup
 	VENV=$(VENV) tests/vllm/setup.sh
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -m vllm tests/test_vllm.py $(ARGS)
 
+# Every benchmark: one JSON figure per line on stdout, and BENCHMARKS.md (figures, machine, date).
+bench: setup
+	$(PY) -m tests.bench $(ARGS)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,36 @@
+"""analysis_1m_games_s: the metric table (per family, agent and seat, with bootstrap intervals)
+of a million synthetic games."""
+
+from __future__ import annotations
+
+import time
+
+from glee.analysis.frames import seat_frame
+from glee.analysis.metrics import metric_table
+from glee.analysis.synthetic import synthetic_games
+from tests.bench.figures import Figure, emit
+
+N = 1_000_000
+
+
+def main() -> None:
+    games = synthetic_games(N, seed=0)
+    start = time.perf_counter()
+    seats = seat_frame(games)
+    table = metric_table(seats, by=("family", "agent", "seat"))
+    seconds = time.perf_counter() - start
+    emit(
+        Figure(
+            name="analysis_1m_games_s",
+            value=seconds,
+            unit="s",
+            target=10,
+            better="lower",
+            note=f"seat frame ({len(seats):,} rows) and metric table ({len(table)} rows, every metric with "
+            f"its bootstrap interval) of {N:,} synthetic bargaining games (glee.analysis.synthetic)",
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

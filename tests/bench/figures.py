@@ -1,0 +1,98 @@
+"""One benchmark figure, the machine it was measured on, and BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import psutil
+from pydantic import BaseModel
+
+
+class Figure(BaseModel):
+    """A measured value, its unit, and the target it must meet (None: reported only)."""
+
+    name: str
+    value: float
+    unit: str
+    target: float | None = None
+    better: Literal["higher", "lower"] = "higher"
+    note: str = ""
+
+    @property
+    def passed(self) -> bool | None:
+        if self.target is None:
+            return None
+        return self.value >= self.target if self.better == "higher" else self.value <= self.target
+
+    def line(self) -> str:
+        """The figure as one JSON line (what `make bench` prints)."""
+        data = {"name": self.name, "value": round(self.value, 4), "unit": self.unit}
+        if self.target is not None:
+            data["target"] = f"{'>=' if self.better == 'higher' else '<='} {self.target:g}"
+            data["pass"] = self.passed
+        if self.note:
+            data["note"] = self.note
+        return json.dumps(data)
+
+
+def emit(figure: Figure) -> None:
+    """Print a figure for the runner (one JSON line on stdout, flushed at once)."""
+    print("FIGURE " + figure.model_dump_json(), flush=True)
+
+
+def machine() -> str:
+    """CPU model, cores and memory, e.g. `AMD EPYC, 2 cores (2 logical), 24 GB`."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    physical = psutil.cpu_count(logical=False) or os.cpu_count()
+    gb = psutil.virtual_memory().total / 2**30
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{model}, {physical} cores ({os.cpu_count()} logical), {gb:.0f} GB; load average at start {load}"
+
+
+def write_markdown(path: Path, figures: list[Figure], host: str, started: datetime) -> None:
+    """BENCHMARKS.md: the table of figures with their targets, then what each one measures."""
+    rows = []
+    for f in figures:
+        target = "" if f.target is None else f"{'≥' if f.better == 'higher' else '≤'} {f.target:g}"
+        status = {True: "pass", False: "**miss**", None: ""}[f.passed]
+        rows.append(f"| `{f.name}` | {f.value:,.4g} | {f.unit} | {target} | {status} |")
+    notes = [f"- `{f.name}`: {f.note}" for f in figures if f.note]
+    text = "\n".join(
+        [
+            "# Benchmarks",
+            "",
+            "Written by `make bench` (`python -m tests.bench`); every figure of one run, on one machine.",
+            "",
+            f"- Machine: {host}",
+            f"- Date: {started:%Y-%m-%d %H:%M} UTC",
+            "",
+            "| name | value | unit | target | |",
+            "|---|---:|---|---|---|",
+            *rows,
+            "",
+            "## What each figure measures",
+            "",
+            *notes,
+            "",
+            "The machine is shared and has two cores; the loopback servers run on the same cores as",
+            "the harness, so figures that depend on parallelism are lower bounds of what a quiet machine gives.",
+            "",
+        ]
+    )
+    path.write_text(text)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
