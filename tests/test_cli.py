@@ -10,15 +10,10 @@ import duckdb
 import pytest
 import yaml
 
+from glee.api_keys import looks_like_key, refuse_secrets_in_config
 from glee.backends.spec import EndpointSpec
-from glee.cli import (
-    CONFIG_DIR,
-    expand_seats,
-    looks_like_key,
-    main,
-    refuse_secrets_in_config,
-    validate,
-)
+from glee.cli import main
+from glee.config import CONFIG_DIR, expand_seats, validate
 from glee.engine import plan
 from glee.engine.specs import PlayerSpec
 from glee.errors import ConfigError
@@ -364,7 +359,7 @@ def test_the_paper_bargaining_example_plays_384_games_in_one_process(tmp_path: P
 @pytest.mark.parametrize("launcher", ["joblib", "submitit_local", "submitit_slurm"])
 def test_the_launchers_compose(launcher: str) -> None:
     """The sweep launchers are installed and compose with glee's config (slurm itself needs a cluster)."""
-    from glee.cli import compose_config
+    from glee.config import compose_config
 
     cfg = compose_config("run", [f"hydra/launcher={launcher}"], hydra_node=True)
     assert launcher.split("_")[0] in cfg.hydra.launcher._target_.lower()

@@ -14,7 +14,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from glee.cli import explain_hydra, refuse_secrets_in_config, refuse_secrets_in_overrides
+from glee.api_keys import refuse_secrets_in_config, refuse_secrets_in_overrides
+from glee.config import CONFIG_DIR, compose_config, explain_hydra, player_names
 from glee.engine.plan import canonical_json
 from glee.engine.specs import PlayerSpec
 from glee.errors import ConfigError, explain
@@ -23,24 +24,7 @@ from glee.games import Family, Seat, check_family, parse_params
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 """A person's name or participant id: stored in agent labels and URLs, so a plain token."""
 NAME_RULE = "1-64 letters, digits, or . _ @ - (starting with a letter or digit)"
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_STUDY = CONFIG_DIR / "study" / "demo.yaml"
-
-
-def compose(name: str, overrides: list[str]) -> DictConfig:
-    """Compose a config of glee's tree (the `glee run` tree) outside a Hydra app."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    if GlobalHydra.instance().is_initialized():
-        GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return hydra_compose(config_name=name, overrides=overrides)
-
-
-def player_names() -> list[str]:
-    return sorted(p.stem for p in (CONFIG_DIR / "player").glob("*.yaml"))
 
 
 def check_name(name: str, field: str = "name") -> str:
@@ -80,7 +64,7 @@ def opponent_spec(opponent: str | dict[str, Any], where: str) -> PlayerSpec:
         spec: PlayerSpec = _validated(PlayerSpec, opponent, f"{where}.")
     elif isinstance(opponent, str) and opponent in player_names():
         # Composed as `glee play opponent=NAME` would be, so its defaults list applies.
-        data = OmegaConf.to_container(compose("play", [f"player@opponent={opponent}"]).opponent, resolve=True)
+        data = OmegaConf.to_container(compose_config("play", [f"player@opponent={opponent}"]).opponent, resolve=True)
         spec = _validated(PlayerSpec, data, f"{where}.")
     else:
         raise ConfigError(f"{where}: unknown player {opponent!r}; allowed: {', '.join(player_names())}")
@@ -130,7 +114,7 @@ def play_config(args: list[str]) -> PlayConfig:
     refuse_secrets_in_overrides(args)
     overrides = play_overrides(args)
     try:
-        cfg = compose("play", overrides)
+        cfg = compose_config("play", overrides)
         data = OmegaConf.to_container(cfg, resolve=True)
     except (HydraException, OmegaConfBaseException) as exc:
         raise explain_hydra(exc, overrides) from None

@@ -15,27 +15,11 @@ from typing import Any, Self
 import duckdb
 
 import glee
+from glee.api_keys import scrub
 from glee.engine.record import GameRecord
 from glee.errors import ConfigError
 from glee.store import schema
 from glee.store.writer import DONE, WriteSummary, write_games
-
-# Keys whose values are secrets wherever they appear in a config (`api_key_env` names a variable: kept).
-_SECRET_KEY = re.compile(
-    r"(^|_)(api_?key|secret|password|passwd|access_token|auth_token|authorization|bearer)$", re.IGNORECASE
-)
-_SECRET_VALUE = re.compile(r"^(sk-|sk_|hf_|ghp_|gho_|xox[bp]-|AIza)[A-Za-z0-9_\-]{8,}")
-
-
-def scrub(value: Any) -> Any:
-    """A copy of a config with key-like values replaced by "***" (keys never belong in configs)."""
-    if isinstance(value, dict):
-        return {k: "***" if _SECRET_KEY.search(str(k)) and v is not None else scrub(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [scrub(v) for v in value]
-    if isinstance(value, str) and _SECRET_VALUE.match(value):
-        return "***"
-    return value
 
 
 def git_commit() -> str | None:
