@@ -12,6 +12,9 @@ from typing import Literal
 import psutil
 from pydantic import BaseModel
 
+FINDINGS = "\n## Findings\n"
+"""The heading of the hand-written part of BENCHMARKS.md, kept when the figures are rewritten."""
+
 
 class Figure(BaseModel):
     """A measured value, its unit, and the target it must meet (None: reported only)."""
@@ -45,6 +48,18 @@ def emit(figure: Figure) -> None:
     print("FIGURE " + figure.model_dump_json(), flush=True)
 
 
+def runqueue_wait_s() -> float:
+    """Seconds this process's threads have spent ready to run but waiting for a CPU (Linux schedstat):
+    on a shared machine, the part of wall time that other people's work took."""
+    total = 0
+    for stat in Path("/proc/self/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended meanwhile
+    return total / 1e9
+
+
 def machine() -> str:
     """CPU model, cores and memory, e.g. `AMD EPYC, 2 cores (2 logical), 24 GB`."""
     model = platform.processor() or platform.machine()
@@ -69,6 +84,8 @@ def write_markdown(path: Path, figures: list[Figure], host: str, started: dateti
         status = {True: "pass", False: "**miss**", None: ""}[f.passed]
         rows.append(f"| `{f.name}` | {f.value:,.4g} | {f.unit} | {target} | {status} |")
     notes = [f"- `{f.name}`: {f.note}" for f in figures if f.note]
+    # A hand-written section of findings (causes of misses, fixes) survives each new run.
+    kept = path.read_text().partition(FINDINGS)[2] if path.exists() else ""
     text = "\n".join(
         [
             "# Benchmarks",
@@ -91,6 +108,8 @@ def write_markdown(path: Path, figures: list[Figure], host: str, started: dateti
             "",
         ]
     )
+    if kept:
+        text += FINDINGS + kept
     path.write_text(text)
 
 

@@ -3,7 +3,9 @@ plain client calls sending the same requests, against one real llama.cpp server 
 
 Both run one request at a time (llama-cpp-python's server decodes one at a time) and in the
 same order, so the server's prompt cache helps both alike. Tokens are the server's own count
-(prompt + completion) per request.
+(prompt + completion) per request. The sweep runs twice (greedy decoding plays the same
+games) around the plain pass, and the two harness rates are averaged, so that a change in the
+shared machine's load during the measurement weighs on both sides alike.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import openai
 
-from glee.backends import ManagedServer
+from glee.backends import ManagedServer, served_model
 from glee.engine.players import player_factory
 from glee.engine.scheduler import run_async
 from glee.engine.specs import GameSet, PlayerSpec, RunConfig
@@ -48,19 +50,26 @@ async def measure(server: ManagedServer, db: Path) -> tuple[float, float, int, i
             GameSet(family="bargaining", fixed={"max_rounds": 3, "money": 100}),
             GameSet(family="negotiation", fixed={"max_rounds": 2, "price_scale": 100}),
         ],
-        pairs=[(llm, PlayerSpec(strategy="spe"))],
-        n_games=2,
+        pairs=[(llm, PlayerSpec(strategy="spe")), (PlayerSpec(strategy="spe"), llm)],
+        n_games=1,
         db=db,
         max_games_in_flight=1,
         progress=False,
     )
-    endpoint = RecordingEndpoint(spec)
-    await plain(server.base_url, [([{"role": "user", "content": "Hello"}], {"model": endpoint.model, "max_tokens": 4})])
-    summary = await run_async(config, make_player=player_factory({spec: endpoint}))
-    await endpoint.aclose()
-    harness_tokens = summary.prompt_tokens + summary.completion_tokens
-    plain_tokens, plain_s = await plain(server.base_url, endpoint.sent)
-    return harness_tokens / summary.wall_s, plain_tokens / plain_s, len(endpoint.sent), summary.played
+    rates = []
+    sent: list[tuple[list[dict[str, Any]], dict[str, Any]]] = []
+    hello = [{"role": "user", "content": "Hello"}]
+    await plain(server.base_url, [(hello, {"model": served_model(spec), "max_tokens": 4})])  # loads the model
+    for i in range(2):
+        endpoint = RecordingEndpoint(spec)
+        db_i = db.with_name(f"{db.stem}{i}.duckdb")
+        summary = await run_async(config.model_copy(update={"db": db_i}), make_player=player_factory({spec: endpoint}))
+        await endpoint.aclose()
+        rates.append((summary.prompt_tokens + summary.completion_tokens) / summary.wall_s)
+        if i == 0:
+            sent = endpoint.sent
+            plain_tokens, plain_s = await plain(server.base_url, sent)
+    return sum(rates) / len(rates), plain_tokens / plain_s, len(sent), summary.played
 
 
 def main() -> None:

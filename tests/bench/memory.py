@@ -1,13 +1,17 @@
-"""rss_mb_per_1k_games_in_flight: resident memory the sweep grows by per 1 000 LLM games in flight.
+"""rss_mb_per_1k_games_in_flight: resident memory per 1 000 LLM games in flight.
 
 Every game waits on a model call that the loopback fault server (a mock API) answers after
-a few seconds, so all of them are in flight at once; the figure is the peak RSS during the
-sweep less the RSS just before it, per 1 000 games.
+a few seconds, so all of them are in flight at once. Each size runs in a fresh process and
+reports its peak RSS during the sweep; the figure is the slope between a small and a large
+sweep, so what any sweep pays once (imports, the database, schemas) is left out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -20,23 +24,24 @@ from glee.engine.specs import GameSet, PlayerSpec, RunConfig
 from tests.bench.figures import Figure, emit
 from tests.support.fault_server import FaultPlan, FaultServer
 
-GAMES = 2000
+SIZES = (250, 1250)
 DELAY_S = 4.0
 
 
-def main() -> None:
+def peak_rss(games: int) -> tuple[int, int, int]:
+    """RSS before, peak RSS during a sweep of `games` games all in flight, and the most requests at once."""
     process = psutil.Process()
     with tempfile.TemporaryDirectory() as tmp, FaultServer(FaultPlan(delay_s=DELAY_S)) as server:
         endpoint = EndpointSpec(
-            backend="openai", base_url=server.base_url, model="mock-model", max_concurrency=GAMES, timeout_s=60
+            backend="openai", base_url=server.base_url, model="mock-model", max_concurrency=games, timeout_s=60
         )
         llm = PlayerSpec(kind="llm", endpoint=endpoint)
         config = RunConfig(
             games=[GameSet(family="bargaining", fixed={"max_rounds": 2})],
             pairs=[(llm, llm)],
-            n_games=GAMES,
+            n_games=games,
             db=Path(tmp) / "rss.duckdb",
-            max_games_in_flight=GAMES,
+            max_games_in_flight=games,
             progress=False,
         )
         before = process.memory_info().rss
@@ -57,19 +62,29 @@ def main() -> None:
             sampler.join()
         in_flight = server.max_in_flight()
     assert summary.failed == 0, summary.text()
-    mb = (peak - before) / 2**20
+    return before, peak, in_flight
+
+
+def main() -> None:
+    if len(sys.argv) > 1:  # a child: one size
+        print(json.dumps(peak_rss(int(sys.argv[1]))), flush=True)
+        return
+    peaks = {}
+    for games in SIZES:
+        out = subprocess.run([sys.executable, "-m", "tests.bench.memory", str(games)], capture_output=True, text=True)
+        peaks[games] = json.loads(out.stdout.strip().splitlines()[-1])
+    (small, large) = SIZES
+    slope = (peaks[large][1] - peaks[small][1]) / 2**20 / ((large - small) / 1000)
     emit(
         Figure(
             name="rss_mb_per_1k_games_in_flight",
-            value=mb / (GAMES / 1000),
+            value=slope,
             unit="MB",
             better="lower",
-            note=f"{GAMES:,} LLM-vs-LLM bargaining games in flight at once (the server saw {in_flight:,} requests "
-            f"at once), each waiting {DELAY_S:.0f} s for its model call: RSS grew from {before / 2**20:.0f} MB "
-            f"to a peak of {peak / 2**20:.0f} MB (client connections and the writer's batches included)",
+            note=f"LLM-vs-LLM bargaining games all in flight at once, each waiting {DELAY_S:.0f} s for its model "
+            f"call (fault server as a slow API): peak RSS {peaks[small][1] / 2**20:.0f} MB with {small:,} games and "
+            f"{peaks[large][1] / 2**20:.0f} MB with {large:,} (RSS before the sweep {peaks[small][0] / 2**20:.0f} MB); "
+            f"the server saw up to {peaks[large][2]:,} requests at once. Each game in flight holds its state, "
+            "two players' chats, its coroutine and an HTTP connection with its buffers",
         )
     )
-
-
-if __name__ == "__main__":
-    main()
