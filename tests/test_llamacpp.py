@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -132,13 +133,22 @@ async def test_complete_games_llm_vs_llm_and_vs_baseline(
     assert sum(total for (f, _), (_, total) in tally.turns.items() if f == family) > 0
 
 
+def bound_strings(schema: dict[str, Any], limit: int) -> dict[str, Any]:
+    """`schema` with a maxLength on every free-text property that has none."""
+    properties = {
+        name: {**sub, "maxLength": limit} if sub.get("type") == "string" and "enum" not in sub else sub
+        for name, sub in schema.get("properties", {}).items()
+    }
+    return {**schema, "properties": properties}
+
+
 async def test_structured_requests_get_schema_valid_json(smollm2_server: ManagedServer) -> None:  # noqa: F811
     endpoint = smollm2_endpoint(smollm2_server)
     for family in SHORT:
         state = new_game(parse_params(family, SHORT[family]), 0)
         schema = action_schema(state.action_model())
         # Short strings, so that the reply always ends within max_tokens; still valid for `schema`.
-        short = cap_string_lengths(schema, 20)
+        short = cap_string_lengths(bound_strings(schema, 20), 20)
         messages = [{"role": "user", "content": f"Make your move in a {family} game. Answer with JSON."}]
         reply = await endpoint.complete(messages, short, SAMPLING.model_copy(update={"max_tokens": 400}))
         assert reply.finish_reason == "stop"
