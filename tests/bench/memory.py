@@ -88,3 +88,7 @@ def main() -> None:
             "two players' chats, its coroutine and an HTTP connection with its buffers",
         )
     )
+
+
+if __name__ == "__main__":
+    main()
