@@ -10,44 +10,29 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import AliasChoices, Field, create_model, field_validator, model_validator
+from pydantic import AliasChoices, Field, create_model
 
 from glee.games.base import (
     ABSENT,
     Action,
     GameState,
     Observation,
+    OfferParams,
     Outcome,
-    Params,
     Seat,
     TurnKind,
-    names_differ,
     other,
 )
 
 
-class BargainingParams(Params):
+class BargainingParams(OfferParams):
     family: ClassVar = "bargaining"
 
     money: float = Field(10_000, gt=0, validation_alias=AliasChoices("money", "money_to_divide"))
     delta_1: float = Field(0.95, gt=0, le=1)
     delta_2: float = Field(0.95, gt=0, le=1)
     max_rounds: int = Field(99, ge=1)
-    complete_information: bool = True
-    messages_allowed: bool = True
     show_inflation_update: bool = True
-    horizon_disclosed: bool | None = None
-    """Whether the players are told T; None means the GLEE rule T <= 20."""
-    name_1: str = Field("Alice", min_length=1, max_length=40)
-    name_2: str = Field("Bob", min_length=1, max_length=40)
-
-    _names_differ = field_validator("name_2")(names_differ)
-
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.horizon_disclosed is None:
-            object.__setattr__(self, "horizon_disclosed", self.max_rounds <= 20)
-        return self
 
     def delta(self, seat: Seat) -> float:
         return self.delta_1 if seat == 1 else self.delta_2

@@ -11,7 +11,16 @@ import random
 from abc import ABC, abstractmethod
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from glee.errors import ConfigError, IllegalAction, explain
@@ -43,6 +52,14 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
+def names_differ(name_2: str, info: ValidationInfo) -> str:
+    """Field validator of `name_2`: the two public names must differ (the error names name_2)."""
+    name_1 = info.data.get("name_1")
+    if name_2 == name_1:
+        raise ValueError(f"must differ from name_1 ({name_1!r})")
+    return name_2
+
+
 class Params(Frozen):
     """Validated parameters of one game. Each family adds its fields.
 
@@ -56,6 +73,10 @@ class Params(Frozen):
     )
     family: ClassVar[Family]
 
+    name_1: str = Field("Alice", min_length=1, max_length=40)
+    name_2: str = Field("Bob", min_length=1, max_length=40)
+    _names_differ = field_validator("name_2")(names_differ)
+
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Self:
         """Validate a dict of parameters, raising one ConfigError that names every bad field."""
@@ -65,12 +86,21 @@ class Params(Frozen):
             raise explain(exc, prefix=f"{cls.family}.", allowed_keys=sorted(cls.model_fields)) from None
 
 
-def names_differ(name_2: str, info: ValidationInfo) -> str:
-    """Field validator of `name_2`: the two public names must differ (the error names name_2)."""
-    name_1 = info.data.get("name_1")
-    if name_2 == name_1:
-        raise ValueError(f"must differ from name_1 ({name_1!r})")
-    return name_2
+class OfferParams(Params):
+    """What the two alternating-offer families (bargaining, negotiation) share: a horizon that may
+    be hidden, complete or incomplete information, and optional messages."""
+
+    max_rounds: int = Field(99, ge=1)
+    complete_information: bool = True
+    messages_allowed: bool = True
+    horizon_disclosed: bool | None = None
+    """Whether the players are told T; None means the GLEE rule T <= 20."""
+
+    @model_validator(mode="after")
+    def _resolve_horizon(self) -> Self:
+        if self.horizon_disclosed is None:
+            object.__setattr__(self, "horizon_disclosed", self.max_rounds <= 20)
+        return self
 
 
 class Action(Frozen):

@@ -10,43 +10,28 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import AliasChoices, Field, create_model, field_validator, model_validator
+from pydantic import AliasChoices, Field, create_model
 
 from glee.games.base import (
     ABSENT,
     Action,
     GameState,
     Observation,
+    OfferParams,
     Outcome,
-    Params,
     Seat,
     TurnKind,
-    names_differ,
     other,
 )
 
 
-class NegotiationParams(Params):
+class NegotiationParams(OfferParams):
     family: ClassVar = "negotiation"
 
     price_scale: float = Field(10_000, gt=0, validation_alias=AliasChoices("price_scale", "product_price_order"))
     seller_value: float = Field(1.0, ge=0)
     buyer_value: float = Field(1.2, ge=0)
     max_rounds: int = Field(30, ge=1)
-    complete_information: bool = True
-    messages_allowed: bool = True
-    horizon_disclosed: bool | None = None
-    """Whether the players are told T; None means the GLEE rule T <= 20."""
-    name_1: str = Field("Alice", min_length=1, max_length=40)
-    name_2: str = Field("Bob", min_length=1, max_length=40)
-
-    _names_differ = field_validator("name_2")(names_differ)
-
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.horizon_disclosed is None:
-            object.__setattr__(self, "horizon_disclosed", self.max_rounds <= 20)
-        return self
 
     def value(self, seat: Seat) -> float:
         """What the product is worth to `seat`, in money (F·M)."""

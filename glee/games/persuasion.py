@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import AliasChoices, Field, ValidationInfo, create_model, field_validator
 
-from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Params, Seat, TurnKind, names_differ
+from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Params, Seat, TurnKind
 
 
 class PersuasionParams(Params):
@@ -32,10 +32,6 @@ class PersuasionParams(Params):
     buyer_messages_allowed: bool = Field(
         False, validation_alias=AliasChoices("buyer_messages_allowed", "allow_buyer_message")
     )
-    name_1: str = Field("Alice", min_length=1, max_length=40)
-    name_2: str = Field("Bob", min_length=1, max_length=40)
-
-    _names_differ = field_validator("name_2")(names_differ)
 
     @field_validator("c")
     @classmethod
