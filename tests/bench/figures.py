@@ -82,7 +82,8 @@ def write_markdown(path: Path, figures: list[Figure], host: str, started: dateti
     for f in figures:
         target = "" if f.target is None else f"{'≥' if f.better == 'higher' else '≤'} {f.target:g}"
         status = {True: "pass", False: "**miss**", None: ""}[f.passed]
-        rows.append(f"| `{f.name}` | {f.value:,.4g} | {f.unit} | {target} | {status} |")
+        value = f"{f.value:,.0f}" if abs(f.value) >= 1000 else f"{f.value:.4g}"
+        rows.append(f"| `{f.name}` | {value} | {f.unit} | {target} | {status} |")
     notes = [f"- `{f.name}`: {f.note}" for f in figures if f.note]
     # A hand-written section of findings (causes of misses, fixes) survives each new run.
     kept = path.read_text().partition(FINDINGS)[2] if path.exists() else ""
