@@ -86,7 +86,8 @@ def main() -> None:
             value=harness / bare,
             unit="ratio",
             target=0.9,
-            note=f"SmolLM2-135M-Instruct on llama.cpp: {games} games (SmolLM2 against the spe baseline, in either seat), {calls} calls per pass; "
+            note=f"SmolLM2-135M-Instruct on llama.cpp: {games} games (SmolLM2 against the spe baseline, "
+            f"in either seat), {calls} calls per pass; "
             f"{harness:.0f} tokens/s through the harness (rules, prompts, parsing, database included) over "
             f"{bare:.0f} tokens/s of the same requests sent by a bare AsyncOpenAI client",
         )
