@@ -31,21 +31,12 @@ def _calls(decision: Decision, turn: int, seat: Seat) -> list[CallRecord]:
             continue
         out.append(
             CallRecord(
+                **call.model_dump(),
                 turn=turn,
                 seat=seat,
                 attempt=number,
-                model=call.model,
-                request=call.messages,
-                response=call.response,
-                error=call.error,
                 parsed=attempt.parsed,
                 rejection=attempt.error,
-                prompt_tokens=call.prompt_tokens,
-                completion_tokens=call.completion_tokens,
-                cached_tokens=call.cached_tokens,
-                latency_ms=call.latency_ms,
-                finish_reason=call.finish_reason,
-                opponent_text_cut=call.opponent_text_cut,
             )
         )
     return out

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from glee.games import Family, Outcome, TurnKind
+from glee.players.base import Call
 
 GameStatus = Literal["completed", "forfeit", "failed", "abandoned"]
 """completed: played to its end; forfeit: a seat gave no valid action (in metrics as a forfeit);
@@ -35,31 +36,16 @@ class TurnRecord(BaseModel):
     valid: bool = True
 
 
-class CallRecord(BaseModel):
-    """One row of `llm_calls`: one model request of one attempt of one turn."""
-
-    model_config = ConfigDict(extra="forbid")
+class CallRecord(Call):
+    """One row of `llm_calls`: a player's Call, placed in its game, with what its reply parsed to."""
 
     turn: int
     seat: Literal[1, 2]
     attempt: int
     """1, 2, ... within the turn."""
-    model: str
-    request: list[dict[str, Any]]
-    """Only the messages added since this seat's previous call (see glee.store.prompt_of)."""
-    response: str | None = None
-    error: str | None = None
-    """The call's own error (infrastructure), after its retries."""
     parsed: dict[str, Any] | None = None
     rejection: str | None = None
     """Why the reply was not accepted as an action (parse or validation error), None if it was."""
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    cached_tokens: int | None = None
-    latency_ms: float | None = None
-    finish_reason: str | None = None
-    opponent_text_cut: bool = False
-    """The opponent's message shown in this call was longer than the cap and was cut."""
 
 
 class GameRecord(BaseModel):

@@ -21,8 +21,9 @@ class Call(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str
-    messages: list[dict[str, Any]]
-    """The messages added since this seat's previous call (the first call: all of them)."""
+    request: list[dict[str, Any]]
+    """The messages added since this seat's previous call (the first call: all of them), as
+    `llm_calls.request` stores them; glee.store.prompt_of joins them back into full prompts."""
     response: str | None = None
     error: str | None = None
     """The error class and message when the call itself failed (after its retries)."""
@@ -32,7 +33,7 @@ class Call(BaseModel):
     latency_ms: float | None = None
     finish_reason: str | None = None
     opponent_text_cut: bool = False
-    """Whether an opponent's message in `messages` was cut to the length limit before it was shown."""
+    """Whether an opponent's message in `request` was cut to the length limit before it was shown."""
 
 
 class Attempt(BaseModel):

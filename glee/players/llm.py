@@ -85,7 +85,7 @@ class LLMPlayer:
             parsed = parse_action(completion.text, action_model)
             call = Call(
                 model=completion.model,
-                messages=added,
+                request=added,
                 response=completion.text,
                 prompt_tokens=completion.prompt_tokens,
                 completion_tokens=completion.completion_tokens,

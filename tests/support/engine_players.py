@@ -46,7 +46,7 @@ class ScriptedCaller:
         self.calls += 1
         return Call(
             model="scripted",
-            messages=messages,
+            request=messages,
             response=reply,
             prompt_tokens=10 * self.calls,
             completion_tokens=5,
