@@ -177,7 +177,9 @@ def main() -> None:
             target=0.5,
             better="lower",
             note=f"CPU time of the sweep process per model call ({per_call:.2f} ms: plan, prompts, parsing, rules, "
-            f"database writes, client) less the bare client's ({bare_per_call:.2f} ms per call)",
+            f"database writes, client) less the bare client's ({bare_per_call:.2f} ms per call, "
+            "chat.completions.create(), whose per-message request transform the harness skips by posting "
+            "its plain JSON through the same client; a negative value means the harness spends less than that)",
         )
     )
 
