@@ -25,9 +25,10 @@ import duckdb
 import pytest
 import yaml
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
@@ -144,6 +145,46 @@ def browser(tmp_path: Path) -> Iterator[Callable[[], webdriver.Chrome]]:
             driver.quit()
 
 
+# A click on a form button returns before the next page has loaded, and a waiting page reloads
+# itself every second: every read or click below waits for its element on the current page and
+# tries again when the page it found was replaced meanwhile.
+_RELOADED = (NoSuchElementException, StaleElementReferenceException)
+
+
+def text_of(driver: webdriver.Chrome, by: str, value: str, timeout: float = 30) -> str:
+    """The text of an element once it is on the page."""
+    text: str = WebDriverWait(driver, timeout, ignored_exceptions=_RELOADED).until(
+        lambda d: d.find_element(by, value).text
+    )
+    return text
+
+
+def wait_until_replaced(driver: webdriver.Chrome, element: WebElement, timeout: float = 30) -> None:
+    """Wait until the page that held `element` is gone (after a form was sent)."""
+
+    def gone(_: webdriver.Chrome) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:  # stale, or chromedriver's "node does not belong to the document"
+            return True
+        return False
+
+    WebDriverWait(driver, timeout).until(gone)
+
+
+def click(driver: webdriver.Chrome, by: str, value: str, timeout: float = 30) -> None:
+    """Click an element once it is on the page, and wait until the click has replaced the page."""
+    element = WebDriverWait(driver, timeout, ignored_exceptions=_RELOADED).until(lambda d: d.find_element(by, value))
+    element.click()
+    wait_until_replaced(driver, element, timeout)
+
+
+def type_into(driver: webdriver.Chrome, by: str, value: str, text: str, timeout: float = 30) -> None:
+    WebDriverWait(driver, timeout, ignored_exceptions=_RELOADED).until(lambda d: d.find_element(by, value)).send_keys(
+        text
+    )
+
+
 def shot(driver: webdriver.Chrome, path: Path) -> None:
     """A full-page screenshot (the page's own height), to look at what a participant sees."""
     height = driver.execute_script("return document.body.scrollHeight")
@@ -154,11 +195,11 @@ def shot(driver: webdriver.Chrome, path: Path) -> None:
 def start_game(driver: webdriver.Chrome, server: Server, participant: str) -> None:
     driver.get(f"{server.url}/?participant={participant}")
     assert driver.find_element(By.ID, "participant").get_attribute("value") == participant
-    driver.find_element(By.ID, "start").click()
+    click(driver, By.ID, "start")
 
 
 def family_of(driver: webdriver.Chrome) -> str:
-    return driver.find_element(By.CSS_SELECTOR, ".meta").text.split(" ·")[0].lower()
+    return text_of(driver, By.CSS_SELECTOR, ".meta").split(" ·")[0].lower()
 
 
 def wait_for_turn_or_end(driver: webdriver.Chrome, timeout: float = 30) -> str:
@@ -182,7 +223,7 @@ def answer_turn(driver: webdriver.Chrome, family: str, message: str) -> dict[str
         buttons = driver.find_elements(By.ID, f"choice-{choice}")
         if buttons and buttons[0].tag_name == "button":
             buttons[0].click()
-            WebDriverWait(driver, 30).until(expected_conditions.staleness_of(buttons[0]))
+            wait_until_replaced(driver, buttons[0])
             return {"choice": choice}
     for field in driver.find_elements(By.CSS_SELECTOR, "#answer input[type=text]"):
         value = {"bargaining": "55", "negotiation": "110"}.get(family, "50")
@@ -191,9 +232,7 @@ def answer_turn(driver: webdriver.Chrome, family: str, message: str) -> dict[str
     for area in driver.find_elements(By.CSS_SELECTOR, "#answer textarea"):
         area.send_keys(message)
         answered[area.get_attribute("name") or ""] = message
-    send = driver.find_element(By.ID, "send")
-    send.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(send))
+    click(driver, By.ID, "send")
     return answered
 
 
@@ -218,22 +257,22 @@ def test_a_participant_plays_a_game_of_each_family(
     driver = browser()
     driver.get(f"{server.url}/?participant=alice")
     shot(driver, tmp_path / "welcome.png")
-    assert "Play <b>fair</b>." in driver.find_element(By.CSS_SELECTOR, ".instructions").text  # escaped, shown as text
-    driver.find_element(By.ID, "start").click()
-    assert driver.find_element(By.ID, "rules").text.startswith("You are")
+    assert "Play <b>fair</b>." in text_of(driver, By.CSS_SELECTOR, ".instructions")  # escaped, shown as text
+    click(driver, By.ID, "start")
+    assert text_of(driver, By.ID, "rules").startswith("You are")
     played = []
     for n in range(3):
         family, answered = play_game(driver, "Hello from alice", shots=tmp_path)
         played.append(family)
         assert answered >= 1
-        assert driver.find_element(By.ID, "headline").text
+        assert text_of(driver, By.ID, "headline")
         if n < 2:
-            driver.find_element(By.ID, "next").click()
+            click(driver, By.ID, "next")
     assert sorted(played) == ["bargaining", "negotiation", "persuasion"]
-    assert "every game of this study" in driver.find_element(By.ID, "thanks").text
+    assert "every game of this study" in text_of(driver, By.ID, "thanks")
     driver.get(f"{server.url}/?participant=alice")
-    driver.find_element(By.ID, "start").click()
-    assert driver.find_element(By.ID, "heading").text == "Thank you!"
+    click(driver, By.ID, "start")
+    assert text_of(driver, By.ID, "heading") == "Thank you!"
 
     games = server.games()
     assert [g["status"] for g in games] == ["completed"] * 3
@@ -253,20 +292,20 @@ def test_invalid_answers_are_refused_and_shown_escaped(
     server = serve(THREE_FAMILIES[:1])
     driver = browser()
     start_game(driver, server, "bob")
-    driver.find_element(By.ID, "field-own_gain").send_keys("<b>lots</b>")
-    driver.find_element(By.ID, "field-message").send_keys("<script>alert(1)</script>")
-    driver.find_element(By.ID, "send").click()
-    error = driver.find_element(By.ID, "error").text
+    type_into(driver, By.ID, "field-own_gain", "<b>lots</b>")
+    type_into(driver, By.ID, "field-message", "<script>alert(1)</script>")
+    click(driver, By.ID, "send")
+    error = text_of(driver, By.ID, "error")
     assert "give an amount from $0 to $100, as a number, not '<b>lots</b>'" in error
     assert not driver.find_elements(By.CSS_SELECTOR, "#error b")  # the participant's text is not markup
     assert "&lt;b&gt;lots&lt;/b&gt;" in driver.page_source
     shot(driver, tmp_path / "refused.png")
-    driver.find_element(By.ID, "field-own_gain").send_keys("101")
-    driver.find_element(By.ID, "send").click()
-    assert "out of range" in driver.find_element(By.ID, "error").text
-    driver.find_element(By.ID, "field-own_gain").send_keys("50")
-    driver.find_element(By.ID, "field-message").send_keys("<script>alert(1)</script>")
-    driver.find_element(By.ID, "send").click()
+    type_into(driver, By.ID, "field-own_gain", "101")
+    click(driver, By.ID, "send")
+    assert "out of range" in text_of(driver, By.ID, "error")
+    type_into(driver, By.ID, "field-own_gain", "50")
+    type_into(driver, By.ID, "field-message", "<script>alert(1)</script>")
+    click(driver, By.ID, "send")
     assert wait_for_turn_or_end(driver) in ("you", "over")
     play_game(driver, "ok")
     [game] = server.games()
@@ -282,7 +321,7 @@ def test_a_closed_tab_ends_the_game_as_abandoned(
     driver = browser()
     start_game(driver, server, "carol")
     assert wait_for_turn_or_end(driver) == "you"  # the seller (fair) proposed; carol, the buyer, answers
-    driver.find_element(By.ID, "choice-reject").click()
+    click(driver, By.ID, "choice-reject")
     assert wait_for_turn_or_end(driver) == "you"
     game_url = driver.current_url
     driver.quit()  # the participant closes the tab mid-game
