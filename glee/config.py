@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from pydantic import BaseModel, ValidationError
 
 from glee.api_keys import refuse_secrets_in_config, refuse_secrets_in_overrides
 from glee.backends.spec import EndpointSpec
 from glee.engine.specs import GameSet, PlayerSpec, RunConfig
-from glee.errors import ConfigError, explain
+from glee.errors import ConfigError, validated
 from glee.games import FAMILIES, PARAMS
 from glee.games.grids import GRIDS
 from glee.players.base import Sampling
@@ -91,13 +90,6 @@ def names_a_seat(overrides: list[str]) -> bool:
 # --- config -> RunConfig ---------------------------------------------------------------------
 
 
-def _validated(model: type[BaseModel], data: Any, prefix: str) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise explain(exc, prefix=prefix, allowed_keys=sorted(model.model_fields)) from None
-
-
 def player_names() -> list[str]:
     """The options of glee's own player group."""
     return sorted(p.stem for p in (CONFIG_DIR / "player").glob("*.yaml"))
@@ -106,20 +98,20 @@ def player_names() -> list[str]:
 def _named_player(name: Any, where: str, search: list[str]) -> PlayerSpec:
     """A player of `pairs`: the name of a player config (composed as a seat would be), or an inline spec."""
     if isinstance(name, dict):
-        return _validated(PlayerSpec, name, f"{where}.")
+        return validated(PlayerSpec, name, f"{where}.")
     from hydra.errors import MissingConfigException
 
     try:
         node = compose_config(PRIMARY, [*search, f"player@player_1={name}"]).player_1
     except MissingConfigException as exc:
         raise ConfigError(f"{where}: unknown player {name!r}; allowed: {', '.join(exc.options or [])}") from None
-    return _validated(PlayerSpec, OmegaConf.to_container(node, resolve=True), f"{where}.")
+    return validated(PlayerSpec, OmegaConf.to_container(node, resolve=True), f"{where}.")
 
 
 def _pairs(data: dict[str, Any], seat_named: bool, search: list[str]) -> list[tuple[PlayerSpec, PlayerSpec]]:
     seats = (
-        _validated(PlayerSpec, data["player_1"], "player_1."),
-        _validated(PlayerSpec, data["player_2"], "player_2."),
+        validated(PlayerSpec, data["player_1"], "player_1."),
+        validated(PlayerSpec, data["player_2"], "player_2."),
     )
     pairs = data.get("pairs")
     if seat_named or not pairs:
@@ -148,13 +140,13 @@ def _game_sets(data: dict[str, Any], overrides: list[str], experiment: str) -> l
             raise ConfigError(
                 f"games: got {data['games']!r}; allowed: a list of game sets (family, params, grid, fixed)"
             )
-        return [_validated(GameSet, item, f"games.{i}.") for i, item in enumerate(data["games"])]
+        return [validated(GameSet, item, f"games.{i}.") for i, item in enumerate(data["games"])]
     params = dict(data["game"])
     family = params.pop("family", None)
     if family not in FAMILIES:
         raise ConfigError(f"game.family: got {family!r}; allowed: one of {list(FAMILIES)}")
     model = PARAMS[family]
-    _validated(model, params, "game.")
+    validated(model, params, "game.")
     grid = data.get("grid") or None
     if grid == "paper":
         grid_keys = set(GRIDS[family])
@@ -172,7 +164,7 @@ def _game_sets(data: dict[str, Any], overrides: list[str], experiment: str) -> l
     else:
         grid_keys = set()
     fixed = {k: v for k, v in params.items() if k not in grid_keys}
-    return [_validated(GameSet, {"family": family, "grid": grid, "fixed": fixed}, "game.")]
+    return [validated(GameSet, {"family": family, "grid": grid, "fixed": fixed}, "game.")]
 
 
 def to_run_config(
@@ -195,7 +187,7 @@ def to_run_config(
     fields["experiment"] = experiment
     fields["games"] = _game_sets(data, overrides, experiment)
     fields["pairs"] = _pairs(data, names_a_seat(overrides), search or [])
-    return _validated(RunConfig, fields, "")
+    return validated(RunConfig, fields, "")
 
 
 # --- composing with Hydra, errors as one line ------------------------------------------------

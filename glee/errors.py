@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class GleeError(Exception):
@@ -70,3 +72,11 @@ class EndpointDown(InfrastructureError):
 
     Every game on it stops with this one message instead of failing one by one.
     """
+
+
+def validated(model: type[Model], data: Any, prefix: str = "") -> Model:
+    """`model` validated from `data`, or one ConfigError naming each bad field and the keys allowed."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise explain(exc, prefix=prefix, allowed_keys=sorted(model.model_fields)) from None

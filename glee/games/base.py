@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from glee.errors import ConfigError, IllegalAction, explain
+from glee.errors import ConfigError, IllegalAction, explain, validated
 
 Family = Literal["bargaining", "negotiation", "persuasion"]
 FAMILIES: tuple[Family, ...] = ("bargaining", "negotiation", "persuasion")
@@ -80,10 +80,7 @@ class Params(Frozen):
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Self:
         """Validate a dict of parameters, raising one ConfigError that names every bad field."""
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            raise explain(exc, prefix=f"{cls.family}.", allowed_keys=sorted(cls.model_fields)) from None
+        return validated(cls, raw, prefix=f"{cls.family}.")
 
 
 class OfferParams(Params):

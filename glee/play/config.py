@@ -12,13 +12,13 @@ from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from glee.api_keys import refuse_secrets_in_config, refuse_secrets_in_overrides
 from glee.config import CONFIG_DIR, compose_config, explain_hydra, player_names
 from glee.engine.plan import canonical_json
 from glee.engine.specs import PlayerSpec
-from glee.errors import ConfigError, explain
+from glee.errors import ConfigError, validated
 from glee.games import Family, Seat, check_family, parse_params
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -31,13 +31,6 @@ def check_name(name: str, field: str = "name") -> str:
     if not isinstance(name, str) or not NAME.match(name):
         raise ConfigError(f"{field}: got {str(name)[:80]!r}; allowed: {NAME_RULE}")
     return name
-
-
-def _validated(model: type[BaseModel], data: Any, prefix: str) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise explain(exc, prefix=prefix, allowed_keys=sorted(model.model_fields)) from None
 
 
 class Seating(BaseModel):
@@ -61,11 +54,11 @@ class Seating(BaseModel):
 def opponent_spec(opponent: str | dict[str, Any], where: str) -> PlayerSpec:
     """A player config name of the player group, or an inline PlayerSpec; never a human."""
     if isinstance(opponent, dict):
-        spec: PlayerSpec = _validated(PlayerSpec, opponent, f"{where}.")
+        spec: PlayerSpec = validated(PlayerSpec, opponent, f"{where}.")
     elif isinstance(opponent, str) and opponent in player_names():
         # Composed as `glee play opponent=NAME` would be, so its defaults list applies.
         data = OmegaConf.to_container(compose_config("play", [f"player@opponent={opponent}"]).opponent, resolve=True)
-        spec = _validated(PlayerSpec, data, f"{where}.")
+        spec = validated(PlayerSpec, data, f"{where}.")
     else:
         raise ConfigError(f"{where}: unknown player {opponent!r}; allowed: {', '.join(player_names())}")
     if spec.kind == "human":
@@ -124,7 +117,7 @@ def play_config(args: list[str]) -> PlayConfig:
         raise ConfigError(f"{unknown[0]}: unknown key; allowed: {', '.join(PLAY_KEYS)}")
     game = dict(data["game"])
     family = str(game.pop("family", ""))
-    opponent = _validated(PlayerSpec, data["opponent"], "opponent.")
+    opponent = validated(PlayerSpec, data["opponent"], "opponent.")
     if opponent.kind == "human":
         raise ConfigError("opponent.kind: got 'human'; allowed: an opponent that is a baseline or an llm")
     seat = data.get("seat")
@@ -205,6 +198,6 @@ def study_config(args: list[str]) -> StudyConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"study: {str(path)!r} is not a mapping of study keys")
     refuse_secrets_in_config(data)
-    config: StudyConfig = _validated(StudyConfig, data, "")
+    config: StudyConfig = validated(StudyConfig, data, "")
     config.seatings()  # every configuration is valid before the server starts
     return config
