@@ -64,7 +64,15 @@ class InfrastructureError(GleeError):
     """A model endpoint kept failing (429, 5xx, timeouts, a dead server) after its retries.
 
     The game is recorded as failed, left out of metrics, and played again on resume.
+    `attempts` holds the player's attempts of the failing turn, the failed call last, so
+    that the store keeps every model call (the player fills it in as the error passes).
     """
+
+    attempts: list[Any]
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.attempts = []
 
 
 class EndpointDown(InfrastructureError):

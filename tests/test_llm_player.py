@@ -118,10 +118,15 @@ def test_max_attempts_below_one_is_refused() -> None:
         LLMPlayer(_endpoint([]), SAMPLING, max_attempts=0)
 
 
-async def test_infrastructure_error_propagates() -> None:
-    endpoint = _endpoint([InfrastructureError("server kept answering 503")])
-    with pytest.raises(InfrastructureError, match="503"):
+async def test_infrastructure_error_propagates_carrying_the_turns_calls() -> None:
+    """Not a player fault, so it propagates; the turn's calls ride along, the failed one last."""
+    endpoint = _endpoint(["no JSON here", InfrastructureError("server kept answering 503")])
+    with pytest.raises(InfrastructureError, match="503") as raised:
         await _act(LLMPlayer(endpoint, SAMPLING), _bargaining(), 1)
+    first, failed = raised.value.attempts
+    assert first.call.response == "no JSON here" and first.error
+    assert failed.call.error == "InfrastructureError: server kept answering 503"
+    assert failed.call.response is None and [m["role"] for m in failed.call.request] == ["assistant", "user"]
 
 
 async def test_plain_text_mode_sends_no_schema() -> None:

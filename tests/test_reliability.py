@@ -113,6 +113,10 @@ def test_transient_faults_lose_no_game_and_change_no_outcome(tmp_path: Path, fau
     assert faulty.failed == len(failed) <= permanent
     for (error,) in (row[0] for row in a["errors"].values()):
         assert "context length exceeded" in error, error
+    # A failed game keeps its model calls, the failed call last with its error.
+    for gid in failed:
+        last_error = a["calls"][gid][-1][6]
+        assert last_error is not None and "context length exceeded" in last_error, last_error
     # The games that finished are exactly the fault-free run's games, call for call.
     done = planned - failed
     assert len(done) >= 480

@@ -5,7 +5,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from glee.engine.record import CallRecord, GameRecord, TurnRecord
 from glee.engine.specs import GameSpec, PlayerSpec
@@ -67,6 +67,7 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
     forfeit_turn: TurnRecord | None = None
     error: str | None = None
     abandoned = False
+    seat: Literal[0, 1, 2] | None = None
     try:
         players: dict[Seat, Player] = {
             1: make_player(spec.player_1, params, 1, seat_seed(spec.seed, 1)),
@@ -99,6 +100,8 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
         error, abandoned = f"{type(exc).__name__}: {exc}", True
     except InfrastructureError as exc:
         error = f"{type(exc).__name__}: {exc}"
+        if exc.attempts and (seat == 1 or seat == 2):  # the failing turn's calls, the failed one last
+            calls += _calls(Decision(action=None, attempts=exc.attempts), len(state.turns) + 1, seat)
     except Exception:  # a rules or player bug: this game fails, the sweep goes on
         error = traceback.format_exc()
     turns = _turns(state) + ([forfeit_turn] if forfeit_turn else [])

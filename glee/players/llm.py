@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glee.errors import InfrastructureError
 from glee.games import Action, Observation
 from glee.players.base import Attempt, Call, ChatEndpoint, Decision, Sampling
 from glee.prompts import (
@@ -80,7 +81,13 @@ class LLMPlayer:
         attempts: list[Attempt] = []
         for number in range(1, self.max_attempts + 1):
             added = self.messages[self._sent :]
-            completion = await self.endpoint.complete(self.messages, schema, self.sampling)
+            try:
+                completion = await self.endpoint.complete(self.messages, schema, self.sampling)
+            except InfrastructureError as exc:
+                # Not the player's fault: the engine fails the game, but the calls are still logged.
+                failed = Call(model=self.endpoint.label, request=added, error=f"{type(exc).__name__}: {exc}")
+                exc.attempts = [*attempts, Attempt(call=failed)]
+                raise
             self._sent = len(self.messages)
             parsed = parse_action(completion.text, action_model)
             call = Call(
