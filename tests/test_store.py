@@ -212,6 +212,9 @@ def test_a_game_is_never_written_twice_and_a_failed_one_is_replaced(db_path: Pat
                 "SELECT game_id, family, params, player_1, player_2, replicate, status FROM games"
             )
         assert store.done_ids() == {"g1", "g2", "g3"}
+        # A person who left is not brought back by a resume: abandoned is done too; failed is not.
+        store.write([_record("left", "abandoned"), _record("broken", "failed")])
+        assert store.done_ids() == {"g1", "g2", "g3", "left"}
 
 
 def test_a_batch_is_written_whole_or_not_at_all(db_path: Path) -> None:

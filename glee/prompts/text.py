@@ -54,7 +54,10 @@ def clean_untrusted(text: str, limit: int = MESSAGE_LIMIT) -> Cleaned:
     if cut:
         # Cap before stripping: the per-character check below then never sees more than `limit` characters.
         text = text[:limit]
-    if not text.isprintable():  # Fast path: printable text has no Cc/Cf/Cs character at all.
+    if not text.isprintable():  # Fast path: printable text has no Cc/Cf/Cs/Zl/Zp character at all.
+        # Unicode line and paragraph separators end a line as a newline does: make them newlines,
+        # so the quoting below marks every line (they are not "\n" to str.split).
+        text = text.replace("\u2028", "\n").replace("\u2029", "\n")
         text = "".join(ch for ch in text if ch in _KEEP or unicodedata.category(ch) not in _DROP_CATEGORIES)
     return Cleaned(text, cut)
 

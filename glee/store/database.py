@@ -77,8 +77,8 @@ class Store:
         self.con.close()
 
     def done_ids(self) -> set[str]:
-        """Games never to play again: completed or forfeited."""
-        rows = self.con.execute("SELECT game_id FROM games WHERE status IN (?, ?)", list(DONE)).fetchall()
+        """Games never to play again: completed, forfeited or abandoned."""
+        rows = self.con.execute("SELECT game_id FROM games WHERE status IN (SELECT unnest(?))", [list(DONE)]).fetchall()
         return {r[0] for r in rows}
 
     def begin_run(

@@ -19,7 +19,8 @@ from pydantic import BaseModel
 
 from glee.engine.record import GameRecord
 
-DONE = ("completed", "forfeit")
+DONE = ("completed", "forfeit", "abandoned")
+"""Statuses never played or written again (a person who left is not brought back by a resume)."""
 WRITTEN = ("games", "turns", "llm_calls", "outcomes")
 JSON_FIELDS = {"params", "spec", "action", "request", "parsed", "extras"}
 
