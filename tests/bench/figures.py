@@ -50,7 +50,7 @@ def emit(figure: Figure) -> None:
 
 def runqueue_wait_s() -> float:
     """Seconds this process's threads have spent ready to run but waiting for a CPU (Linux schedstat):
-    on a shared machine, the part of wall time that other people's work took."""
+    on a shared machine, the part of wall time that other processes took."""
     total = 0
     for stat in Path("/proc/self/task").glob("*/schedstat"):
         try:
@@ -104,8 +104,9 @@ def write_markdown(path: Path, figures: list[Figure], host: str, started: dateti
             "",
             *notes,
             "",
-            "The machine is shared and has two cores; the loopback servers run on the same cores as",
-            "the harness, so figures that depend on parallelism are lower bounds of what a quiet machine gives.",
+            "The loopback servers run on the same cores as the harness, so on a machine with few cores",
+            "(or busy with other processes: see the load average above) figures that depend on",
+            "parallelism are lower bounds of what a quiet, larger machine gives.",
             "",
         ]
     )
