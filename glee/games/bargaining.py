@@ -54,9 +54,9 @@ class Response(Action):
 @cache
 def offer_model(money: float, messages_allowed: bool) -> type[Action]:
     """The offer bounded to [0, M]; with a required message field only when messages are allowed."""
-    fields: dict[str, Any] = {"own_gain": (float, Field(ge=0, le=money, description="what you keep"))}
+    fields: dict[str, Any] = {"own_gain": (float, Field(ge=0, le=money))}
     if messages_allowed:
-        fields["message"] = (str, Field(max_length=2000, description="a message to the other player"))
+        fields["message"] = (str, Field(max_length=2000))
     else:
         fields["message"] = ABSENT
     model: type[Action] = create_model("BargainingOffer", __base__=Offer, **fields)

@@ -53,9 +53,9 @@ class NegotiationResponse(Action):
 
 @cache
 def price_offer_model(messages_allowed: bool) -> type[Action]:
-    fields: dict[str, Any] = {"price": (float, Field(ge=0, description="the price you propose"))}
+    fields: dict[str, Any] = {"price": (float, Field(ge=0))}
     if messages_allowed:
-        fields["message"] = (str, Field(max_length=2000, description="a message to the other player"))
+        fields["message"] = (str, Field(max_length=2000))
     else:
         fields["message"] = ABSENT
     model: type[Action] = create_model("NegotiationOffer", __base__=PriceOffer, **fields)

@@ -69,9 +69,9 @@ def seller_model(message_type: str) -> type[Action]:
     field: dict[str, Any]
     # Text mode has no recommendation field and binary mode no free text: each is only the other.
     if message_type == "text":
-        field = {"message": (str, Field(max_length=2000, description="your message to the buyer")), "recommend": ABSENT}
+        field = {"message": (str, Field(max_length=2000)), "recommend": ABSENT}
     else:
-        field = {"recommend": (Literal["yes", "no"], Field(description="recommend buying or not")), "message": ABSENT}
+        field = {"recommend": (Literal["yes", "no"], ...), "message": ABSENT}
     model: type[Action] = create_model(f"SellerMessage_{message_type}", __base__=SellerMessage, **field)
     return model
 
@@ -80,7 +80,7 @@ def seller_model(message_type: str) -> type[Action]:
 def buyer_model(messages_allowed: bool) -> type[Action]:
     fields: dict[str, Any] = {"message": ABSENT}
     if messages_allowed:
-        fields = {"message": (str, Field(max_length=2000, description="a message to the seller"))}
+        fields = {"message": (str, Field(max_length=2000))}
     name = "BuyerDecisionWithMessage" if messages_allowed else "BuyerDecisionOnly"
     model: type[Action] = create_model(name, __base__=BuyerDecision, **fields)
     return model

@@ -123,7 +123,7 @@ def human_fields(action_model: type[Action]) -> tuple[HumanField, ...]:
     fields = []
     for key in shape.keys:
         prop = full[key]
-        label = str(prop.get("description") or key.replace("_", " "))
+        label = str(shape.schema["properties"][key].get("description") or key.replace("_", " "))
         if key in shape.choices:
             fields.append(HumanField(name=key, kind="choice", label=label, choices=shape.choices[key]))
         elif key in shape.amounts:

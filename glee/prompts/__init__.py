@@ -14,7 +14,7 @@ from glee.prompts.parser import Parsed, parse_action
 from glee.prompts.schema import ActionShape, action_schema, action_shape
 from glee.prompts.text import MESSAGE_LIMIT, Cleaned, clean_untrusted, money, quote_untrusted
 
-PROMPT_VERSION = "3"
+PROMPT_VERSION = "4"
 """Part of every game's identity (its game_id). Bump it whenever any prompt text, request shape,
 schema or parsing rule in this package changes, so games played with other text are never reused."""
 

@@ -30,7 +30,18 @@ class ActionShape:
     """The JSON shape in words, e.g. {"decision": "accept" or "reject"}."""
 
 
-_DROPPED = frozenset({"title", "default", "maxLength"})
+FIELD_WORDS: dict[tuple[str, str], str] = {
+    ("propose", "own_gain"): "what you keep",
+    ("propose", "price"): "the price you propose",
+    ("propose", "message"): "a message to the other player",
+    ("seller_message", "message"): "your message to the buyer",
+    ("seller_message", "recommend"): "recommend buying or not",
+    ("buyer_decision", "message"): "a message to the seller",
+}
+"""What each asked field is, in words, by (turn kind, field): the schema's descriptions, the
+placeholder in a prompt's JSON shape, and a person's field label."""
+
+_DROPPED = frozenset({"title", "default", "maxLength", "description"})
 """Titles and defaults are noise to a decoder. maxLength is left to validation: llama.cpp turns
 maxLength 2000 into a grammar it refuses to build, and max_tokens bounds a reply anyway."""
 
@@ -42,8 +53,6 @@ def _amount(prop: dict[str, Any]) -> dict[str, Any]:
         out["minimum"] = math.ceil(prop["minimum"])
     if "maximum" in prop:
         out["maximum"] = math.floor(prop["maximum"])
-    if "description" in prop:
-        out["description"] = prop["description"]
     return out
 
 
@@ -72,7 +81,8 @@ def action_shape(action_model: type[Action]) -> ActionShape:
             amounts.add(key)
         if "enum" in prop:
             choices[key] = tuple(prop["enum"])
-        props[key] = prop
+        words = FIELD_WORDS.get((action_model.kind, key))
+        props[key] = {"description": words, **prop} if words else prop
     schema = {"type": "object", "properties": props, "required": required, "additionalProperties": False}
     example = "{" + ", ".join(_example(key, props[key]) for key in required) + "}"
     return ActionShape(schema, tuple(required), frozenset(amounts), choices, example)
