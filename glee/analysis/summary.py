@@ -11,6 +11,7 @@ import pandas as pd
 from glee.analysis.frames import load_games, seat_frame
 from glee.analysis.metrics import metric_table
 from glee.engine.record import GameRecord
+from glee.games.base import seat_names
 
 COLUMNS = {
     "games": "games",
@@ -69,7 +70,7 @@ def transcript(record: GameRecord) -> str:
     """One game as text: family and parameters, the two players, each turn (with rejected
     model replies), the outcome and its metrics."""
     params = record.params
-    names = {0: "Nature", 1: str(params.get("name_1", "Alice")), 2: str(params.get("name_2", "Bob"))}
+    names = seat_names(params)
     lines = [
         f"game {record.game_id}  {record.family}  status {record.status}  end {record.end_reason}"
         f"  rounds {record.rounds}  seed {record.seed}  replicate {record.replicate}",

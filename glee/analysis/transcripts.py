@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from glee.games.base import seat_names
+
 
 def _value(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
@@ -16,7 +18,7 @@ def turn_table(turns: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
 
     Messages are returned as stored (untrusted text): escape them wherever they are rendered.
     """
-    names = {0: "Nature", 1: str(params.get("name_1", "Alice")), 2: str(params.get("name_2", "Bob"))}
+    names = seat_names(params)
     rows = []
     for turn in turns.to_dict("records"):
         action: dict[str, Any] = turn["action"] if isinstance(turn["action"], dict) else {}

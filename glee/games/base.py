@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
@@ -98,6 +99,15 @@ class OfferParams(Params):
         if self.horizon_disclosed is None:
             object.__setattr__(self, "horizon_disclosed", self.max_rounds <= 20)
         return self
+
+
+def seat_names(params: Mapping[str, Any]) -> dict[int, str]:
+    """Who sits where, from a game's parameters as stored (JSON): 0 Nature, 1 and 2 the public names."""
+    return {
+        0: "Nature",
+        1: str(params.get("name_1", Params.model_fields["name_1"].default)),
+        2: str(params.get("name_2", Params.model_fields["name_2"].default)),
+    }
 
 
 class Action(Frozen):

@@ -18,7 +18,7 @@ from glee.engine.players import player_factory
 from glee.engine.record import GameRecord
 from glee.engine.specs import GameSpec, PlayerSpec
 from glee.games import GameState, Params, Seat, new_game, parse_params
-from glee.games.base import other
+from glee.games.base import other, seat_names
 from glee.play.config import Seating
 from glee.players.base import ChatEndpoint, Player
 from glee.players.human import HumanInput, HumanPlayer, rules_text
@@ -97,7 +97,7 @@ class Result(BaseModel):
 
 def result(record: GameRecord, seat: Seat, human: HumanPlayer | None) -> Result:
     """The end of the game as the person's seat sees it: the last news, how it ended, what each got."""
-    names = {1: str(record.params.get("name_1", "Alice")), 2: str(record.params.get("name_2", "Bob"))}
+    names = seat_names(record.params)
     them = names[other(seat)]
     if record.status == "abandoned":
         return Result(status=record.status, headline="The game was stopped before its end.", lines=())

@@ -23,6 +23,7 @@ from glee.engine.plan import PROMPT_VERSION, PROTOCOL_VERSION
 from glee.engine.record import GameRecord
 from glee.engine.scheduler import new_run_id
 from glee.errors import GameAbandoned
+from glee.games.base import seat_names
 from glee.play.config import PlayConfig
 from glee.play.session import game_spec, human_factory, opening_rules, result
 from glee.players.human import HumanField, HumanRequest
@@ -123,7 +124,7 @@ async def play_terminal(config: PlayConfig, out: TextIO = sys.stdout) -> GameRec
             "play",
             {"prompt": PROMPT_VERSION, "protocol": PROTOCOL_VERSION},
         )
-        names = {1: str(spec.params.get("name_1", "Alice")), 2: str(spec.params.get("name_2", "Bob"))}
+        names = seat_names(spec.params)
         out.write(
             f"glee play · {seating.family} · you are {names[seating.seat]} (player {seating.seat}) "
             f"against {seating.opponent.label()} · game {spec.game_id}\n{RULE}\nRULES\n\n"

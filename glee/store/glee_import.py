@@ -184,7 +184,7 @@ class Replay:
         self.family = family
         self.state = state
         params = state.params
-        self.names = {str(getattr(params, "name_1", "Alice")): 1, str(getattr(params, "name_2", "Bob")): 2}
+        self.names = {params.name_1: 1, params.name_2: 2}
         missing = [c for c in COLUMNS[family] if c not in header]
         if family == "bargaining":
             self.gain_column = {seat: self._gain_column(name, header) for name, seat in self.names.items()}

@@ -25,7 +25,7 @@ from glee.engine.record import GameRecord
 from glee.engine.scheduler import new_run_id
 from glee.engine.specs import GameSpec
 from glee.errors import GameAbandoned
-from glee.games.base import other
+from glee.games.base import other, seat_names
 from glee.play.config import Seating, StudyConfig
 from glee.play.session import Result, game_spec, human_factory, opening_rules, result
 from glee.players.base import ChatEndpoint
@@ -63,7 +63,7 @@ class Room:
     @property
     def names(self) -> tuple[str, str]:
         """(the participant's name in the game, the opponent's)."""
-        names = {1: str(self.spec.params.get("name_1", "Alice")), 2: str(self.spec.params.get("name_2", "Bob"))}
+        names = seat_names(self.spec.params)
         return names[self.seating.seat], names[other(self.seating.seat)]
 
     def touch(self) -> None:
