@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from glee.backends import EndpointPool
 from glee.engine.match import PlayerFactory, play
-from glee.engine.plan import PROMPT_VERSION, PROTOCOL_VERSION, plan
+from glee.engine.plan import plan
 from glee.engine.players import endpoint_specs, player_factory
 from glee.engine.record import GameRecord
 from glee.engine.specs import GameSpec, RunConfig, RunSummary
@@ -207,7 +207,6 @@ async def run_async(
             summary.run_id,
             config.model_dump(mode="json"),
             config.experiment,
-            {"prompt": PROMPT_VERSION, "protocol": PROTOCOL_VERSION},
         )
         if todo:
             # One endpoint per distinct spec for the whole run; managed servers start here and stop at exit.

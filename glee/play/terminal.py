@@ -19,7 +19,6 @@ from typing import TextIO
 
 from glee.backends import EndpointPool
 from glee.engine.match import play
-from glee.engine.plan import PROMPT_VERSION, PROTOCOL_VERSION
 from glee.engine.record import GameRecord
 from glee.engine.scheduler import new_run_id
 from glee.errors import GameAbandoned
@@ -115,14 +114,13 @@ async def play_terminal(config: PlayConfig, out: TextIO = sys.stdout) -> GameRec
     """Play one game with the person at this terminal, write it to `config.db`, and print the result."""
     seating = config.seating
     with open_store(config.db) as store:
-        taken = {row[0] for row in store.con.execute("SELECT game_id FROM games").fetchall()}
+        taken = store.game_ids()
         spec = game_spec(seating, config.name, config.seed, taken)
         run_id = new_run_id()
         store.begin_run(
             run_id,
             {"play": config.model_dump(mode="json"), "game_id": spec.game_id, "session": uuid.uuid4().hex[:8]},
             "play",
-            {"prompt": PROMPT_VERSION, "protocol": PROTOCOL_VERSION},
         )
         names = seat_names(spec.params)
         out.write(

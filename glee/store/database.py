@@ -16,6 +16,7 @@ import duckdb
 
 import glee
 from glee.api_keys import scrub
+from glee.engine.plan import PROMPT_VERSION, PROTOCOL_VERSION
 from glee.engine.record import GameRecord
 from glee.errors import ConfigError
 from glee.store import schema
@@ -76,6 +77,10 @@ class Store:
     def close(self) -> None:
         self.con.close()
 
+    def game_ids(self) -> set[str]:
+        """Every game id in the database, whatever its status."""
+        return {r[0] for r in self.con.execute("SELECT game_id FROM games").fetchall()}
+
     def done_ids(self) -> set[str]:
         """Games never to play again: completed, forfeited or abandoned."""
         rows = self.con.execute("SELECT game_id FROM games WHERE status IN (SELECT unnest(?))", [list(DONE)]).fetchall()
@@ -84,11 +89,13 @@ class Store:
     def begin_run(
         self, run_id: str, config: dict[str, Any], experiment: str | None = None, versions: dict[str, Any] | None = None
     ) -> None:
-        """Record a run (its config scrubbed of anything key-like)."""
+        """Record a run (its config scrubbed of anything key-like) with the versions behind its games."""
         info = {
             "glee": glee.__version__,
             "python": platform.python_version(),
             "duckdb": duckdb.__version__,
+            "prompt": PROMPT_VERSION,
+            "protocol": PROTOCOL_VERSION,
             **(versions or {}),
         }
         self.con.execute(

@@ -20,7 +20,7 @@ from typing import Literal
 from glee.backends import EndpointPool
 from glee.backends.spec import EndpointSpec
 from glee.engine.match import play
-from glee.engine.plan import PROMPT_VERSION, PROTOCOL_VERSION, canonical_json
+from glee.engine.plan import canonical_json
 from glee.engine.record import GameRecord
 from glee.engine.scheduler import new_run_id
 from glee.engine.specs import GameSpec
@@ -141,7 +141,7 @@ class Study:
         """Open the database (the one writer), learn who played what, and start the opponents' endpoints."""
         store = open_store(self.config.db)
         self.store = store
-        self.taken = {row[0] for row in store.con.execute("SELECT game_id FROM games").fetchall()}
+        self.taken = store.game_ids()
         keys = {self.seating_key(s.family, s.params, s.opponent.label(), s.seat): s.key() for s in self.seatings}
         rows = store.con.execute(
             "SELECT family, params::VARCHAR, player_1, player_2 FROM games "
@@ -156,7 +156,6 @@ class Study:
             self.run_id,
             {"serve_web": self.config.model_dump(mode="json")},
             "serve-web",
-            {"prompt": PROMPT_VERSION, "protocol": PROTOCOL_VERSION},
         )
         for seating in self.seatings:
             spec = seating.opponent.endpoint
