@@ -17,6 +17,7 @@ import pandas as pd
 
 from glee.errors import ConfigError
 from glee.games import FAMILIES, PARAMS, Family, check_family
+from glee.store.database import connect
 from glee.store.schema import EXTRAS, sql_type
 
 METRICS: tuple[str, ...] = ("self_gain", "efficiency", "fairness", "agreement")
@@ -71,14 +72,6 @@ def parameter_columns(family: Family | None = None) -> dict[str, str]:
     return columns
 
 
-def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection; a missing file is a ConfigError, not an empty new database."""
-    path = Path(db_path)
-    if not path.is_file():
-        raise ConfigError(f"database: got {str(path)!r}; allowed: an existing glee DuckDB file")
-    return duckdb.connect(str(path), read_only=True)
-
-
 def _columns_of(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()
     return {r[0] for r in rows}
@@ -119,7 +112,7 @@ def load_games(
     """
     fam = check_family(family) if family is not None else None
     params = parameter_columns(fam)
-    con = connect(db_path)
+    con = connect(db_path, read_only=True)
     try:
         present = {"g": _columns_of(con, "games"), "o": _columns_of(con, "outcomes")}
         if not present["g"]:
@@ -196,7 +189,7 @@ def seat_frame(games: pd.DataFrame) -> pd.DataFrame:
 def load_turns(db_path: Path, game_id: str | Sequence[str]) -> pd.DataFrame:
     """The turns of one game (or of several, by game then turn), with `action` decoded from JSON."""
     ids = [game_id] if isinstance(game_id, str) else list(game_id)
-    con = connect(db_path)
+    con = connect(db_path, read_only=True)
     try:
         frame = con.execute(
             "SELECT game_id, turn, round, seat, kind, action,"
