@@ -70,7 +70,7 @@ def configurations(games: GameSet) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def seatings(config: RunConfig) -> list[tuple[PlayerSpec, PlayerSpec]]:
+def seat_pairs(config: RunConfig) -> list[tuple[PlayerSpec, PlayerSpec]]:
     """The pairs in seat order, with the swapped seating added when asked (once per distinct seating)."""
     out: dict[str, tuple[PlayerSpec, PlayerSpec]] = {}
     for a, b in config.pairs:
@@ -85,7 +85,7 @@ def plan(config: RunConfig) -> list[GameSpec]:
     """Every game of the experiment, in a stable order; ids and seeds do not depend on that order."""
     specs: list[GameSpec] = []
     ids: set[str] = set()
-    pairs = seatings(config)
+    pairs = seat_pairs(config)
     for games in config.games:
         for params in configurations(games):
             for p1, p2 in pairs:
