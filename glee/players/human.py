@@ -23,6 +23,7 @@ from glee.errors import explain
 from glee.games import Action, Observation, TurnKind
 from glee.players.base import Attempt, Decision
 from glee.prompts import (
+    JSON_INSTRUCTION,
     TurnKey,
     action_shape,
     mark_shown,
@@ -36,7 +37,7 @@ from glee.prompts import (
 RAW_LIMIT = 4000
 """Characters of one raw field read at most (input is untrusted; the action model caps messages lower)."""
 
-_MACHINE_INSTRUCTION = re.compile(r"[ \t]*Answer with one JSON object[^\n]*")
+_MACHINE_INSTRUCTION = re.compile(r"[ \t]*" + re.escape(JSON_INSTRUCTION) + r"[^\n]*")
 """The prompts' instruction to a model to answer in JSON: a person answers in fields instead."""
 
 

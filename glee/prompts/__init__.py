@@ -12,13 +12,14 @@ from glee.prompts.chat import (
 )
 from glee.prompts.parser import Parsed, parse_action
 from glee.prompts.schema import ActionShape, action_schema, action_shape
-from glee.prompts.text import MESSAGE_LIMIT, Cleaned, clean_untrusted, money, quote_untrusted
+from glee.prompts.text import JSON_INSTRUCTION, MESSAGE_LIMIT, Cleaned, clean_untrusted, money, quote_untrusted
 
 PROMPT_VERSION = "4"
 """Part of every game's identity (its game_id). Bump it whenever any prompt text, request shape,
 schema or parsing rule in this package changes, so games played with other text are never reused."""
 
 __all__ = [
+    "JSON_INSTRUCTION",
     "MESSAGE_LIMIT",
     "PROMPT_VERSION",
     "ActionShape",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from glee.games import Turn
 from glee.games.bargaining import BargainingObservation
 from glee.prompts.schema import ActionShape
-from glee.prompts.text import Cleaned, Lines, money, number, percent
+from glee.prompts.text import JSON_INSTRUCTION, Cleaned, Lines, money, number, percent
 
 
 def _inflation(delta: float, whom: str) -> str:
@@ -59,7 +59,7 @@ def system(o: BargainingObservation) -> str:
         "",
         "Your goal is to end the game with as much value for yourself as possible.",
         "Each turn you are told what happened since your last turn and what to answer. "
-        "Answer with one JSON object only, in the shape asked for.",
+        f"{JSON_INSTRUCTION} only, in the shape asked for.",
     ]
     return "\n".join(lines)
 

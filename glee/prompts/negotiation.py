@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from glee.games import Turn
 from glee.games.negotiation import NegotiationObservation
 from glee.prompts.schema import ActionShape
-from glee.prompts.text import Cleaned, Lines, money
+from glee.prompts.text import JSON_INSTRUCTION, Cleaned, Lines, money
 
 
 def _outside(o: NegotiationObservation) -> str:
@@ -71,7 +71,7 @@ def system(o: NegotiationObservation) -> str:
         "",
         "Your goal is to gain as much as possible.",
         "Each turn you are told what happened since your last turn and what to answer. "
-        "Answer with one JSON object only, in the shape asked for.",
+        f"{JSON_INSTRUCTION} only, in the shape asked for.",
     ]
     return "\n".join(lines)
 

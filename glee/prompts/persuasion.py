@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from glee.games import Turn
 from glee.games.persuasion import PersuasionObservation
 from glee.prompts.schema import ActionShape
-from glee.prompts.text import Cleaned, Lines, money, number, percent
+from glee.prompts.text import JSON_INSTRUCTION, Cleaned, Lines, money, number, percent
 
 
 def _worth_line(o: PersuasionObservation, to: str) -> str:
@@ -70,7 +70,7 @@ def _seller_system(o: PersuasionObservation) -> str:
         "",
         "Your goal is to earn as much as possible.",
         "Each round you are told what happened since your last turn and what to answer. "
-        "Answer with one JSON object only, in the shape asked for.",
+        f"{JSON_INSTRUCTION} only, in the shape asked for.",
     ]
     return "\n".join(lines)
 
@@ -115,7 +115,7 @@ def _buyer_system(o: PersuasionObservation) -> str:
         "Your goal is to gain as much as possible."
         if o.myopic_buyer
         else "Your goal is to gain as much as possible over all rounds.",
-        "You are told what happened and what to answer. Answer with one JSON object only, in the shape asked for.",
+        f"You are told what happened and what to answer. {JSON_INSTRUCTION} only, in the shape asked for.",
     ]
     return "\n".join(lines)
 

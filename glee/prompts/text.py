@@ -11,6 +11,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+JSON_INSTRUCTION = "Answer with one JSON object"
+"""How every prompt asks a model for its answer (a person's view of a prompt leaves these sentences out)."""
+
 MESSAGE_LIMIT = 2000
 """Characters of an opponent's message shown at most (the rules cap messages at 2 000 too)."""
 
@@ -99,5 +102,5 @@ class Lines:
         if "message" in keys and len(keys) > 1:  # a message beside the action; alone, it is the action
             ask += f" Also write a message to {other_name}."
         self.parts.append(ask)
-        self.parts.append(f"Answer with one JSON object: {example}")
+        self.parts.append(f"{JSON_INSTRUCTION}: {example}")
         return self.done()
