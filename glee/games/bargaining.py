@@ -13,7 +13,6 @@ from typing import Any, ClassVar, Literal, Self
 from pydantic import AliasChoices, Field, create_model
 
 from glee.games.base import (
-    ABSENT,
     Action,
     GameState,
     Observation,
@@ -21,6 +20,7 @@ from glee.games.base import (
     Outcome,
     Seat,
     TurnKind,
+    message_field,
     other,
 )
 
@@ -55,10 +55,7 @@ class Response(Action):
 def offer_model(money: float, messages_allowed: bool) -> type[Action]:
     """The offer bounded to [0, M]; with a required message field only when messages are allowed."""
     fields: dict[str, Any] = {"own_gain": (float, Field(ge=0, le=money))}
-    if messages_allowed:
-        fields["message"] = (str, Field(max_length=2000))
-    else:
-        fields["message"] = ABSENT
+    fields["message"] = message_field(messages_allowed)
     model: type[Action] = create_model("BargainingOffer", __base__=Offer, **fields)
     return model
 

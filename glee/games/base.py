@@ -126,6 +126,15 @@ ABSENT: Any = (Annotated[None, BeforeValidator(_refuse), SkipJsonSchema()], None
 """A `create_model` field that switches off an optional field an action inherits (e.g. a
 message when messages are off): only null validates, and it leaves the JSON schema."""
 
+MESSAGE_LIMIT = 2000
+"""Characters of a free-text message at most."""
+
+
+def message_field(allowed: bool) -> Any:
+    """The `create_model` field of a free-text message: required and capped when the game allows
+    messages, switched off (ABSENT) when it does not."""
+    return (str, Field(max_length=MESSAGE_LIMIT)) if allowed else ABSENT
+
 
 class Turn(Frozen):
     """One applied action, in order. `seat` 0 is Nature."""
@@ -289,6 +298,7 @@ def other(seat: Seat) -> Seat:
 __all__ = [
     "ABSENT",
     "FAMILIES",
+    "MESSAGE_LIMIT",
     "NATURE",
     "Action",
     "ConfigError",
@@ -304,6 +314,7 @@ __all__ = [
     "Turn",
     "TurnKind",
     "hash_ints",
+    "message_field",
     "names_differ",
     "other",
 ]

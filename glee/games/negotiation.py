@@ -13,7 +13,6 @@ from typing import Any, ClassVar, Literal, Self
 from pydantic import AliasChoices, Field, create_model
 
 from glee.games.base import (
-    ABSENT,
     Action,
     GameState,
     Observation,
@@ -21,6 +20,7 @@ from glee.games.base import (
     Outcome,
     Seat,
     TurnKind,
+    message_field,
     other,
 )
 
@@ -54,10 +54,7 @@ class NegotiationResponse(Action):
 @cache
 def price_offer_model(messages_allowed: bool) -> type[Action]:
     fields: dict[str, Any] = {"price": (float, Field(ge=0))}
-    if messages_allowed:
-        fields["message"] = (str, Field(max_length=2000))
-    else:
-        fields["message"] = ABSENT
+    fields["message"] = message_field(messages_allowed)
     model: type[Action] = create_model("NegotiationOffer", __base__=PriceOffer, **fields)
     return model
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import AliasChoices, Field, ValidationInfo, create_model, field_validator
 
-from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Params, Seat, TurnKind
+from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Params, Seat, TurnKind, message_field
 
 
 class PersuasionParams(Params):
@@ -69,7 +69,7 @@ def seller_model(message_type: str) -> type[Action]:
     field: dict[str, Any]
     # Text mode has no recommendation field and binary mode no free text: each is only the other.
     if message_type == "text":
-        field = {"message": (str, Field(max_length=2000)), "recommend": ABSENT}
+        field = {"message": message_field(True), "recommend": ABSENT}
     else:
         field = {"recommend": (Literal["yes", "no"], ...), "message": ABSENT}
     model: type[Action] = create_model(f"SellerMessage_{message_type}", __base__=SellerMessage, **field)
@@ -78,9 +78,7 @@ def seller_model(message_type: str) -> type[Action]:
 
 @cache
 def buyer_model(messages_allowed: bool) -> type[Action]:
-    fields: dict[str, Any] = {"message": ABSENT}
-    if messages_allowed:
-        fields = {"message": (str, Field(max_length=2000))}
+    fields: dict[str, Any] = {"message": message_field(messages_allowed)}
     name = "BuyerDecisionWithMessage" if messages_allowed else "BuyerDecisionOnly"
     model: type[Action] = create_model(name, __base__=BuyerDecision, **fields)
     return model

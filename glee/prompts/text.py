@@ -11,11 +11,11 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from glee.games.base import MESSAGE_LIMIT
+
 JSON_INSTRUCTION = "Answer with one JSON object"
 """How every prompt asks a model for its answer (a person's view of a prompt leaves these sentences out)."""
 
-MESSAGE_LIMIT = 2000
-"""Characters of an opponent's message shown at most (the rules cap messages at 2 000 too)."""
 
 _KEEP = frozenset("\n\t")
 _DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
