@@ -15,6 +15,31 @@ server's `{"type": "json_object", "schema": ...}`; vLLM's `extra_body.structured
 or none (plain text, parsed)."""
 
 
+PERFORMANCE_ENGINE_ARGS = frozenset(
+    {
+        # llama.cpp server
+        "n_threads",
+        "n_threads_batch",
+        "n_batch",
+        "n_ubatch",
+        # vLLM
+        "gpu_memory_utilization",
+        "tensor_parallel_size",
+        "pipeline_parallel_size",
+        "data_parallel_size",
+        "max_num_seqs",
+        "max_num_batched_tokens",
+        "swap_space",
+        "cpu_offload_gb",
+        "enforce_eager",
+        "enable_prefix_caching",
+        "disable_log_requests",
+    }
+)
+"""Managed-server arguments that change speed and memory, not what a model replies: changing
+them must not change game ids (so a sweep can move to another machine and resume)."""
+
+
 class EndpointSpec(BaseModel):
     """One model endpoint. `base_url` None with backend vllm or llamacpp means managed:
     glee starts the server on a free loopback port and stops it at the end."""
@@ -50,3 +75,8 @@ class EndpointSpec(BaseModel):
     def transport_fields(self) -> set[str]:
         """Fields that change how requests travel, not what is played (left out of game ids)."""
         return {"base_url", "api_key_env", "max_concurrency", "timeout_s", "max_retries", "startup_timeout_s", "launch"}
+
+    def model_engine_args(self) -> dict[str, Any]:
+        """The engine arguments that can change a model's replies (part of game ids): all but the
+        ones that only spend hardware differently (threads, GPU share, batching, parallelism)."""
+        return {k: v for k, v in self.engine_args.items() if k not in PERFORMANCE_ENGINE_ARGS}

@@ -55,6 +55,7 @@ class PlayerSpec(BaseModel):
         if self.endpoint is not None:
             for key in self.endpoint.transport_fields():
                 data["endpoint"].pop(key, None)
+            data["endpoint"]["engine_args"] = self.endpoint.model_engine_args()
         return data
 
 
