@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +15,7 @@ from glee.store import open_store
 from tests.conftest import baseline, small_config
 from tests.support.engine_players import CHATTY, SLOW, scripted_factory
 from tests.support.hash_model import HASH_MODEL
+from tests.support.loopback import model_server
 
 PAIRS = [
     (baseline("random"), baseline("random")),
@@ -68,22 +64,8 @@ def test_one_and_sixty_four_games_in_flight_play_the_same_games(tmp_path: Path) 
 @pytest.fixture(scope="module")
 def hash_model() -> Iterator[str]:
     """The deterministic stand-in model server (tests/support/hash_model.py) on a free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, HASH_MODEL, "--port", str(port)])
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        for _ in range(300):  # until it answers (at most 30 s)
-            try:
-                urllib.request.urlopen(f"{url}/models", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with model_server(HASH_MODEL) as url:
         yield url
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_llm_players_over_http_play_the_same_games_at_one_and_sixty_four_in_flight(

@@ -10,12 +10,7 @@ in what the rules decided or what the victim's parser read would be the messages
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
 import unicodedata
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +22,7 @@ from glee.engine.specs import GameSet, PlayerSpec, RunConfig
 from glee.prompts import MESSAGE_LIMIT
 from glee.store import open_store
 from tests.support.hostile_model import HOSTILE_MODEL
+from tests.support.loopback import model_server
 
 GAMES = [
     GameSet(family="bargaining", fixed={"max_rounds": 4, "money": 100, "messages_allowed": True}),
@@ -41,22 +37,8 @@ MARKERS = ("I accept your terms", '{"decision": "buy"}', "SYSTEM:", "[RULES]", "
 
 @contextmanager
 def hostile_model(mode: str) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, HOSTILE_MODEL, "--port", str(port), "--mode", mode])
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"{url}/models", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with model_server(HOSTILE_MODEL, "--mode", mode) as url:
         yield url
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def sweep(url: str, db: Path) -> None:
