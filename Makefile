@@ -3,13 +3,32 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+# llama-cpp-python compiles llama.cpp when installed, by default for every instruction the build
+# machine advertises (GGML_NATIVE). On virtual machines that advertise AMX without giving it to
+# threads, that build dies with "illegal instruction" at its first matrix product, and pip's wheel
+# cache would keep handing the broken wheel back (it is keyed by version alone). So the wheel is
+# built once per machine for a portable instruction set (x86-64-v3 on x86) and kept in its own folder.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_WHEELS := $(HOME)/.cache/glee/wheels/llama-cpp-python-$(LLAMA_CPP_VERSION)-portable
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+else
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
+endif
+
 .PHONY: setup run test lint bench test-vllm clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip wheel
+	@if ! ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
+	    echo "building llama-cpp-python $(LLAMA_CPP_VERSION) for a portable instruction set (once per machine)"; \
+	    CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip wheel --no-cache-dir --no-deps \
+	        -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION); \
+	fi
+	$(PY) -m pip install --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
 	$(PY) -m pip install -e '.[local,sweep,web,test]'
 	touch $(STAMP)
 
