@@ -210,11 +210,26 @@ def test_load_games_gives_typed_parameters_and_both_seats(baseline_db: Path) -> 
     first = seats[seats["game_id"] == games["game_id"].iloc[0]].set_index("seat")
     assert first.loc[1, "agent"] == games["player_1"].iloc[0]
     assert first.loc[2, "self_gain"] == pytest.approx(games["self_gain_2"].iloc[0])
+    assert set(zip(seats["seat"], seats["role"], strict=True)) == {(1, "first_proposer"), (2, "second_proposer")}
     every = load_games(baseline_db)
     negotiation = every[every["family"] == "negotiation"]
     persuasion = every[every["family"] == "persuasion"]
     # `price` is the traded price for negotiation rows and the fixed price parameter for persuasion rows.
     assert negotiation["price"].notna().any() and set(persuasion["price"]) == {100.0}
+
+
+def test_metric_table_by_agent_and_role(baseline_db: Path) -> None:
+    seats = seat_frame(load_games(baseline_db, family="negotiation"))
+    table = metric_table(seats, by=("agent", "role"), resamples=50).set_index(["agent", "role"])
+    # Every agent sat in both seats (swap_seats), so each has a seller row and a buyer row.
+    assert set(table.index) == {
+        (a, r) for a in ("baseline:spe", "baseline:fair", "baseline:random") for r in ("seller", "buyer")
+    }
+    spe_seller = seats[(seats["agent"] == "baseline:spe") & (seats["seat"] == 1)]
+    assert table.loc[("baseline:spe", "seller"), "games"] == len(spe_seller)
+    assert table.loc[("baseline:spe", "seller"), "self_gain"] == pytest.approx(
+        spe_seller.loc[spe_seller["status"] == "completed", "self_gain"].mean()
+    )
 
 
 def test_filters_are_bound_never_pasted(baseline_db: Path) -> None:

@@ -69,7 +69,11 @@ def test_a_stored_game_replays_to_the_same_record(db_path: Path) -> None:
             assert replayed.turns == stored.turns
             assert replayed.outcome == stored.outcome
             assert [c.request for c in replayed.calls] == [c.request for c in stored.calls]
-            assert (stored.status, stored.rounds, stored.seed) == (replayed.status, replayed.rounds, spec.seed)
+            assert (stored.status, stored.rounds_played, stored.seed) == (
+                replayed.status,
+                replayed.rounds_played,
+                spec.seed,
+            )
 
 
 def test_turns_count_matches_rounds_for_every_family(db_path: Path) -> None:
@@ -79,7 +83,7 @@ def test_turns_count_matches_rounds_for_every_family(db_path: Path) -> None:
     with open_store(db_path, read_only=True) as store:
         rows = store.con.execute(
             """
-            SELECT g.game_id, g.family, g.rounds, g.end_reason, count(t.turn), count(t.turn) FILTER (t.seat = 0),
+            SELECT g.game_id, g.family, g.rounds_played, g.end_reason, count(t.turn), count(t.turn) FILTER (t.seat = 0),
                    max(t.round), bool_and(t.turn BETWEEN 1 AND 1000)
             FROM games g JOIN turns t USING (game_id) GROUP BY ALL
             """

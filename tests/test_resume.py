@@ -74,11 +74,11 @@ def check_whole(db: Path, planned: set[str]) -> int:
         assert set(statuses) <= {"completed", "forfeit"}
         broken = con.execute(
             """
-            SELECT g.game_id, g.family, g.rounds, count(t.turn) AS n, any_value(o.game_id) AS outcome
+            SELECT g.game_id, g.family, g.rounds_played, count(t.turn) AS n, any_value(o.game_id) AS outcome
             FROM games g LEFT JOIN turns t USING (game_id) LEFT JOIN outcomes o USING (game_id)
             GROUP BY ALL
             HAVING outcome IS NULL
-                OR n <> CASE WHEN g.family = 'persuasion' THEN 3 * g.rounds ELSE 2 * g.rounds END
+                OR n <> CASE WHEN g.family = 'persuasion' THEN 3 * g.rounds_played ELSE 2 * g.rounds_played END
                 OR n <> max(t.turn)
             """
         ).fetchall()

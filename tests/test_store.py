@@ -18,7 +18,8 @@ from glee.engine.record import GameRecord, GameStatus, TurnRecord
 from glee.engine.scheduler import run
 from glee.engine.specs import RunConfig
 from glee.errors import ConfigError
-from glee.store import TABLES, VIEWS, list_games, load_game, merge, open_store, prompt_of, scrub
+from glee.games import ROLES
+from glee.store import SEATS_VIEW, TABLES, VIEWS, list_games, load_game, merge, open_store, prompt_of, scrub
 from tests.conftest import baseline, small_config
 from tests.support.engine_players import BUG, CHATTY, FORFEIT, INFRA, scripted_factory
 
@@ -179,6 +180,84 @@ def test_outcomes_table_and_views(mixed: tuple[RunConfig, Path]) -> None:
         assert len(list_games(store, status="x' OR '1'='1")) == 0
 
 
+def test_seats_view_has_two_rows_per_game_with_the_roles_of_each_family(mixed: tuple[RunConfig, Path]) -> None:
+    _, db = mixed
+    with open_store(db, read_only=True) as store:
+        con = store.con
+        games = con.execute("SELECT count(*) FROM games").fetchone()
+        assert games is not None and con.execute(f"SELECT count(*) FROM {SEATS_VIEW}").fetchone() == (2 * games[0],)
+        roles = con.execute(f"SELECT DISTINCT family, seat, role FROM {SEATS_VIEW} ORDER BY ALL").fetchall()
+        assert roles == [(f, seat, ROLES[f][seat - 1]) for f in sorted(ROLES) for seat in (1, 2)]
+        assert roles[0][2] != roles[1][2]  # the two seats of a family are told apart
+        # Each row is its seat's side of the game: agent, opponent, self_gain, payoff, this seat's forfeit.
+        mismatched = con.execute(
+            f"""
+            SELECT count(*) FROM {SEATS_VIEW} s JOIN games g USING (game_id) LEFT JOIN outcomes o USING (game_id)
+            WHERE s.agent IS DISTINCT FROM (CASE s.seat WHEN 1 THEN g.player_1 ELSE g.player_2 END)
+               OR s.opponent IS DISTINCT FROM (CASE s.seat WHEN 1 THEN g.player_2 ELSE g.player_1 END)
+               OR s.self_gain IS DISTINCT FROM (CASE s.seat WHEN 1 THEN o.self_gain_1 ELSE o.self_gain_2 END)
+               OR s.payoff IS DISTINCT FROM (CASE s.seat WHEN 1 THEN o.payoff_1 ELSE o.payoff_2 END)
+               OR s.status <> g.status OR s.family <> g.family OR s.rounds_played IS DISTINCT FROM g.rounds_played
+            """
+        ).fetchone()
+        assert mismatched == (0,)
+        forfeits = con.execute(
+            f"SELECT seat, forfeited, count(*) FROM {SEATS_VIEW} WHERE status = 'forfeit' GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        assert forfeits == [(1, False, 12), (2, True, 12)]  # the FORFEIT player sits in seat 2
+        assert con.execute(f"SELECT count(*) FROM {SEATS_VIEW} WHERE forfeited AND status <> 'forfeit'").fetchone() == (
+            0,
+        )
+        # The family's parameters, typed, on its own rows; NULL on another family's rows.
+        typed = con.execute(
+            f"SELECT family, count(delta_1), count(seller_value), count(p), min(rounds) FROM {SEATS_VIEW} "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        n = dict(con.execute("SELECT family, 2 * count(*) FROM games GROUP BY 1").fetchall())
+        assert typed == [
+            ("bargaining", n["bargaining"], 0, 0, None),
+            ("negotiation", 0, n["negotiation"], 0, None),
+            ("persuasion", 0, 0, n["persuasion"], 4),
+        ]
+        by_role = con.execute(
+            f"SELECT role, avg(self_gain) FROM {SEATS_VIEW} WHERE family = 'negotiation' AND status = 'completed' "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        assert [r[0] for r in by_role] == ["buyer", "seller"]
+
+
+def test_a_file_with_the_old_rounds_column_is_migrated_on_open(db_path: Path) -> None:
+    with open_store(db_path) as store:
+        store.write([_record("g1", turns=2).model_copy(update={"rounds_played": 1})])
+        # The schema of earlier files: games.rounds, and views that read it.
+        store.con.execute("DROP VIEW seats")
+        for view in VIEWS.values():
+            store.con.execute(f"DROP VIEW {view}")
+        store.con.execute("ALTER TABLE games RENAME COLUMN rounds_played TO rounds")
+    old_shard = db_path.with_name("old_shard.duckdb")
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(f"ATTACH '{old_shard}' AS old")
+        con.execute("CREATE TABLE old.runs AS FROM runs")
+        for table in ("games", "turns", "llm_calls", "outcomes"):
+            con.execute(f"CREATE TABLE old.{table} AS FROM {table}")
+        con.execute("UPDATE old.games SET game_id = 'g2'")
+        con.execute("UPDATE old.turns SET game_id = 'g2'")
+    with open_store(db_path) as store:
+        columns = {r[1] for r in store.con.execute("PRAGMA table_info('games')").fetchall()}
+        assert "rounds_played" in columns and "rounds" not in columns
+        assert store.con.execute("SELECT rounds_played FROM bargaining_games").fetchall() == [(1,)]
+        assert store.con.execute("SELECT seat, rounds_played FROM seats ORDER BY 1").fetchall() == [(1, 1), (2, 1)]
+    # A shard of an earlier glee merges into a current file (the shard itself is only read).
+    summary = merge([old_shard], db_path)
+    assert summary.games_added == 1
+    with open_store(db_path, read_only=True) as store:
+        assert store.con.execute("SELECT game_id, rounds_played FROM games ORDER BY 1").fetchall() == [
+            ("g1", 1),
+            ("g2", 1),
+        ]
+        assert load_game(store, "g2").rounds_played == 1
+
+
 def _record(game_id: str, status: GameStatus = "completed", turns: int = 1) -> GameRecord:
     return GameRecord(
         game_id=game_id,
@@ -232,7 +311,7 @@ def test_the_schema_is_created_once_and_reopening_keeps_the_data(db_path: Path) 
         store.write([_record("g1")])
     with open_store(db_path) as store:
         names = {r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        assert set(TABLES) | set(VIEWS.values()) <= names
+        assert set(TABLES) | set(VIEWS.values()) | {SEATS_VIEW} <= names
         assert store.con.execute("SELECT count(*) FROM games").fetchone() == (1,)
 
 

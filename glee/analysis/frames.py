@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from glee.errors import ConfigError
-from glee.games import FAMILIES, PARAMS, Family, check_family
+from glee.games import FAMILIES, PARAMS, ROLES, Family, check_family
 from glee.store.database import connect
 from glee.store.schema import EXTRAS, sql_type
 
@@ -33,7 +33,7 @@ GAME_COLUMNS: dict[str, str] = {
     "replicate": "g.replicate",
     "status": "g.status",
     "end_reason": "g.end_reason",
-    "rounds_played": "g.rounds",
+    "rounds_played": "g.rounds_played",
     "params": "g.params",
     "payoff_1": "o.payoff_1",
     "payoff_2": "o.payoff_2",
@@ -43,8 +43,8 @@ GAME_COLUMNS: dict[str, str] = {
     "fairness": "o.fairness",
     "agreement": "o.agreement",
 }
-"""Frame column -> SQL expression. `rounds_played` is games.rounds, renamed because
-persuasion has a parameter called `rounds` (its horizon)."""
+"""Frame column -> SQL expression. `rounds_played` is so named because persuasion has a
+parameter called `rounds` (its horizon)."""
 
 OPTIONAL_COLUMNS: dict[str, str] = {
     "source_id": "g.source_id",
@@ -118,6 +118,8 @@ def load_games(
         if not present["g"]:
             raise ConfigError(f"database {str(db_path)!r}: no games table; allowed: a glee database")
         select = dict(GAME_COLUMNS)
+        if "rounds_played" not in present["g"]:  # a file of an earlier glee, opened read-only: not migrated
+            select["rounds_played"] = "g.rounds"
         select.update({k: v for k, v in OPTIONAL_COLUMNS.items() if v.split(".", 1)[1] in present[v.split(".", 1)[0]]})
         # Parameters come out of the params JSON with the type of their rules field.
         param_sql = {
@@ -165,7 +167,8 @@ def load_games(
 
 
 def seat_frame(games: pd.DataFrame) -> pd.DataFrame:
-    """One row per (game, seat): `agent` in that seat, its `opponent`, its self_gain and payoff.
+    """One row per (game, seat): `agent` in that seat, its `role` (glee.games.ROLES: seller, buyer,
+    ...), its `opponent`, its self_gain and payoff, and whether it `forfeited` (when known).
 
     Game-level metrics (efficiency, fairness, agreement) are repeated on both rows, so a
     table per agent and seat reads them for the games that agent played in that seat.
@@ -175,6 +178,7 @@ def seat_frame(games: pd.DataFrame) -> pd.DataFrame:
     for seat, other in ((1, 2), (2, 1)):
         part = games[shared].copy()
         part["seat"] = seat
+        part["role"] = games["family"].map({family: roles[seat - 1] for family, roles in ROLES.items()})
         # Same index as `games`: columns are assigned as they are, without a copy through numpy.
         part["agent"] = games[f"player_{seat}"]
         part["opponent"] = games[f"player_{other}"]

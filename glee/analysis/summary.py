@@ -73,7 +73,7 @@ def transcript(record: GameRecord) -> str:
     names = seat_names(params)
     lines = [
         f"game {record.game_id}  {record.family}  status {record.status}  end {record.end_reason}"
-        f"  rounds {record.rounds}  seed {record.seed}  replicate {record.replicate}",
+        f"  rounds {record.rounds_played}  seed {record.seed}  replicate {record.replicate}",
         "parameters: " + ", ".join(f"{k}={_value(v)}" for k, v in params.items()),
         f"player 1 ({names[1]}): {record.player_1}",
         f"player 2 ({names[2]}): {record.player_2}",

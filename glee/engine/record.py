@@ -63,7 +63,7 @@ class GameRecord(BaseModel):
     replicate: int = 0
     status: GameStatus
     end_reason: str | None = None
-    rounds: int | None = None
+    rounds_played: int | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glee.games import bargaining, negotiation, persuasion
 from glee.games.bargaining import BargainingParams, BargainingState
 from glee.games.base import (
     FAMILIES,
@@ -29,6 +30,12 @@ PARAMS: dict[Family, type[Params]] = {
     "negotiation": NegotiationParams,
     "persuasion": PersuasionParams,
 }
+ROLES: dict[Family, tuple[str, str]] = {
+    "bargaining": bargaining.ROLES,
+    "negotiation": negotiation.ROLES,
+    "persuasion": persuasion.ROLES,
+}
+"""What seat 1 and seat 2 are in each family (seller, buyer, ...), as the analysis and the views name them."""
 STATES: dict[Family, type[GameState]] = {
     "bargaining": BargainingState,
     "negotiation": NegotiationState,
@@ -61,6 +68,7 @@ __all__ = [
     "FAMILIES",
     "NATURE",
     "PARAMS",
+    "ROLES",
     "STATES",
     "Action",
     "ConfigError",

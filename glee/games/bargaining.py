@@ -24,6 +24,9 @@ from glee.games.base import (
     other,
 )
 
+ROLES = ("first_proposer", "second_proposer")
+"""What seat 1 and seat 2 are: both propose and respond, in turn; seat 1 proposes in odd rounds."""
+
 
 class BargainingParams(OfferParams):
     family: ClassVar = "bargaining"

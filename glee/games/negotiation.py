@@ -24,6 +24,9 @@ from glee.games.base import (
     other,
 )
 
+ROLES = ("seller", "buyer")
+"""What seat 1 and seat 2 are."""
+
 
 class NegotiationParams(OfferParams):
     family: ClassVar = "negotiation"

@@ -14,6 +14,9 @@ from pydantic import AliasChoices, Field, ValidationInfo, create_model, field_va
 
 from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Params, Seat, TurnKind, message_field
 
+ROLES = ("seller", "buyer")
+"""What seat 1 and seat 2 are."""
+
 
 class PersuasionParams(Params):
     family: ClassVar = "persuasion"

@@ -3,10 +3,11 @@
 from glee.store.database import Store, open_store, scrub
 from glee.store.merge import MergeSummary, merge
 from glee.store.readers import list_games, load_game, prompt_of
-from glee.store.schema import TABLES, VIEWS
+from glee.store.schema import SEATS_VIEW, TABLES, VIEWS
 from glee.store.writer import WriteSummary, write_games
 
 __all__ = [
+    "SEATS_VIEW",
     "TABLES",
     "VIEWS",
     "MergeSummary",

@@ -54,9 +54,15 @@ def merge(shards: list[Path], out: Path) -> MergeSummary:
                 taken, replacing = con.execute("SELECT count(*), count(*) FILTER (replacing) FROM take").fetchone()  # type: ignore[misc]
                 for name in reversed(WRITTEN):
                     con.execute(f"DELETE FROM {name} WHERE game_id IN (SELECT game_id FROM take WHERE replacing)")
+                # A shard written by an earlier glee has games.rounds (now rounds_played); it is read-only here.
+                old = con.execute(
+                    "SELECT count(*) FROM duckdb_columns() WHERE database_name = 'shard' AND table_name = 'games'"
+                    " AND column_name = 'rounds'"
+                ).fetchone()
+                renamed = {"games": " RENAME (rounds AS rounds_played)"} if old and old[0] else {}
                 for name in WRITTEN:
                     con.execute(
-                        f"INSERT INTO {name} BY NAME SELECT * FROM shard.{name} "
+                        f"INSERT INTO {name} BY NAME SELECT *{renamed.get(name, '')} FROM shard.{name} "
                         "WHERE game_id IN (SELECT game_id FROM take)"
                     )
                 runs = con.execute(

@@ -9,10 +9,12 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import duckdb
 
-from glee.games import FAMILIES, PARAMS, Family
+from glee.games import FAMILIES, PARAMS, ROLES, Family
 
 TABLES = ("runs", "games", "turns", "llm_calls", "outcomes")
 VIEWS = {family: f"{family}_games" for family in FAMILIES}
+SEATS_VIEW = "seats"
+"""One row per game and seat, over every family (see seats_view_sql)."""
 
 # The family extras of Outcome.extras, typed for the views (the JSON column keeps everything).
 EXTRAS: dict[Family, dict[str, str]] = {
@@ -42,7 +44,7 @@ GAME_COLUMNS = (
     "replicate",
     "status",
     "end_reason",
-    "rounds",
+    "rounds_played",
     "started_at",
     "finished_at",
     "forfeit_seat",
@@ -69,12 +71,12 @@ def sql_type(annotation: Any) -> str:
 
 def view_sql(family: Family) -> str:
     """`<family>_games`: one row per game of the family, one typed column per parameter, joined with
-    its outcome. The rounds played are `rounds_played` in every view (and in glee.analysis frames),
-    since persuasion's parameter `rounds` is its horizon."""
+    its outcome. The rounds played are `rounds_played` in the table, every view and glee.analysis
+    frames, since persuasion's parameter `rounds` is its horizon."""
     hints = typing.get_type_hints(PARAMS[family])
-    params = [name for name in PARAMS[family].model_fields if name in hints]
+    params = parameter_names(family)
     cols = [f"CAST(g.params->>'{p}' AS {sql_type(hints[p])}) AS \"{p}\"" for p in params]
-    cols += [f'g."{c}" AS "{"rounds_played" if c == "rounds" else c}"' for c in GAME_COLUMNS]
+    cols += [f'g."{c}"' for c in GAME_COLUMNS]
     cols += [f'o."{c}"' for c in OUTCOME_COLUMNS]
     cols += [f"CAST(o.extras->>'{k}' AS {t}) AS \"{k}\"" for k, t in EXTRAS[family].items() if k not in params]
     body = ",\n    ".join(cols)
@@ -84,8 +86,45 @@ def view_sql(family: Family) -> str:
     )
 
 
+def parameter_names(family: Family) -> list[str]:
+    """The parameters of a family, as its view's columns name them."""
+    hints = typing.get_type_hints(PARAMS[family])
+    return [name for name in PARAMS[family].model_fields if name in hints]
+
+
+def seats_view_sql() -> str:
+    """`seats`: one row per game and seat of every family, read from the family views: the seat's
+    agent, its role in the family's rules (glee.games.ROLES), its opponent, self_gain and payoff,
+    whether this seat forfeited, the game's status, end and metrics, and the family's parameters
+    (typed; NULL on rows of families without that parameter)."""
+    selects = []
+    for family in FAMILIES:
+        params = ", ".join(f'"{p}"' for p in parameter_names(family))
+        for seat, role in enumerate(ROLES[family], start=1):
+            rival = 2 if seat == 1 else 1
+            selects.append(
+                f"SELECT game_id, {seat} AS seat, player_{seat} AS agent, '{role}' AS role, "
+                f"player_{rival} AS opponent, self_gain_{seat} AS self_gain, payoff_{seat} AS payoff, "
+                f"coalesce(forfeit_seat = {seat}, false) AS forfeited, status, end_reason, '{family}' AS family, "
+                f"run_id, replicate, rounds_played, efficiency, fairness, agreement, {params} FROM {VIEWS[family]}"
+            )
+    return f"CREATE OR REPLACE VIEW {SEATS_VIEW} AS\n" + "\nUNION ALL BY NAME\n".join(selects)
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a file written by an earlier glee up to this schema (each step runs only when needed)."""
+    games = {r[1] for r in con.execute("PRAGMA table_info('games')").fetchall()}
+    if "rounds" in games and "rounds_played" not in games:
+        for view in (SEATS_VIEW, *VIEWS.values()):  # views read the old name: drop them before the rename
+            con.execute(f"DROP VIEW IF EXISTS {view}")
+        con.execute("ALTER TABLE games RENAME COLUMN rounds TO rounds_played")
+
+
 def create(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the tables (if missing) and (re)create the views; safe to run on every open."""
+    """Create the tables (if missing), migrate an older file, and (re)create the views; safe to run on
+    every open."""
     con.execute(table_ddl())
+    _migrate(con)
     for family in FAMILIES:
         con.execute(view_sql(family))
+    con.execute(seats_view_sql())

@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS games (
     replicate     INTEGER NOT NULL,
     status        VARCHAR NOT NULL,      -- completed | forfeit | failed | abandoned (a human left)
     end_reason    VARCHAR,               -- agreement | no_deal | outside_option | deadline | forfeit
-    rounds        INTEGER,               -- rounds played (`rounds_played` in the views and frames)
+    rounds_played INTEGER,               -- named so beside persuasion's parameter `rounds` (its horizon)
     started_at    TIMESTAMPTZ,
     finished_at   TIMESTAMPTZ,
     error         VARCHAR,               -- failed games: infrastructure error or traceback
