@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from scipy import stats
 
 from glee.analysis.compare import bradley_terry, paired_comparison
@@ -19,9 +21,13 @@ from glee.analysis.frames import load_games, load_turns, seat_frame
 from glee.analysis.metrics import group_means, metric_table
 from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_frame, outcome_vs_theory, spe_prediction
 from glee.analysis.report import write_report
+from glee.analysis.summary import agent_table
 from glee.analysis.synthetic import synthetic_games
 from glee.analysis.transcripts import turn_table
+from glee.engine.record import GameRecord
 from glee.errors import ConfigError
+from glee.games import Outcome
+from glee.store import open_store
 from glee.store.glee_import import import_glee
 from tests.support.analysis_db import baseline_database
 
@@ -56,16 +62,44 @@ def test_metric_table_means_by_hand_with_faults_counted_apart() -> None:
     )
     table = metric_table(seats).set_index("agent")
     a, b = table.loc["a"], table.loc["b"]
-    assert (a["games"], a["completed"], a["forfeit"], a["failed"]) == (5, 3, 1, 1)
+    assert (a["games"], a["completed"], a["forfeit_games"], a["failed"]) == (5, 3, 1, 1)
     assert a["self_gain"] == pytest.approx((0.2 + 0.4 + 0.6) / 3)
     assert a["efficiency"] == pytest.approx(0.8)
     assert a["fairness"] == pytest.approx(0.75) and a["fairness_n"] == 2
     assert a["agreement"] == pytest.approx(2 / 3)
     assert a["self_gain_low"] < a["self_gain"] < a["self_gain_high"]
     assert a["self_gain_low"] >= 0.2 and a["self_gain_high"] <= 0.6
-    assert (b["games"], b["completed"], b["forfeit"]) == (2, 1, 1)
+    assert (b["games"], b["completed"], b["forfeit_games"]) == (2, 1, 1)
     assert b["self_gain"] == pytest.approx(0.1) and b["self_gain_n"] == 1
     assert np.isnan(b["self_gain_low"])  # one value has no interval
+
+
+def test_forfeit_games_and_own_forfeits_are_told_apart_and_self_play_counts_once() -> None:
+    games = pd.DataFrame(
+        {
+            "game_id": ["g1", "g2", "g3", "g4"],
+            "family": "negotiation",
+            "player_1": ["a", "a", "a", "a"],
+            "player_2": ["b", "b", "a", "a"],
+            "status": ["forfeit", "forfeit", "completed", "forfeit"],
+            "forfeit_seat": [1, 2, None, 2],
+            "self_gain_1": [None, None, 0.4, None],
+            "self_gain_2": [None, None, 0.6, None],
+            "payoff_1": 0.0,
+            "payoff_2": 0.0,
+        }
+    )
+    seats = seat_frame(games)
+    table = metric_table(seats, by=("agent",), metrics=("self_gain",), resamples=10).set_index("agent")
+    # a: in all four games, three ended in a forfeit, two of them its own (g1 in seat 1, g4 in seat 2).
+    assert table.loc["a", ["games", "completed", "forfeit_games", "own_forfeits"]].tolist() == [4, 1, 3, 2]
+    assert table.loc["b", ["games", "completed", "forfeit_games", "own_forfeits"]].tolist() == [2, 0, 2, 1]
+    assert table.loc["a", "self_gain"] == pytest.approx(0.5) and table.loc["a", "self_gain_n"] == 2
+    by_role = metric_table(seats, by=("agent", "role"), metrics=("self_gain",), resamples=10).set_index(
+        ["agent", "role"]
+    )
+    assert by_role.loc[("a", "seller"), "own_forfeits"] == 1 and by_role.loc[("a", "buyer"), "own_forfeits"] == 1
+    assert by_role.loc[("b", "buyer"), ["forfeit_games", "own_forfeits"]].tolist() == [2, 1]
 
 
 def test_bootstrap_interval_matches_scipy_and_large_groups_use_the_normal_interval() -> None:
@@ -275,18 +309,46 @@ def test_spe_play_matches_the_spe_prediction(baseline_db: Path) -> None:
     assert np.allclose(bargaining["share_1"], bargaining["spe"])
 
 
+def assert_legend_clear_of_panels(fig: Figure) -> None:
+    """The figure's legend, drawn, overlaps none of its visible panels."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    assert len(fig.legends) == 1
+    box = fig.legends[0].get_window_extent(renderer)
+    for ax in fig.axes:
+        if ax.get_visible():
+            assert not box.overlaps(ax.get_window_extent(renderer)), ax.get_xlabel()
+
+
 def test_plots_have_a_panel_per_varying_parameter_and_a_point_per_effect(baseline_db: Path) -> None:
     games = load_games(baseline_db)
     seats = seat_frame(games)
     fig = metric_by_parameter(seats, "self_gain", "negotiation")
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_xlabel() for ax in visible] == ["seller_value", "buyer_value"]
-    assert len(visible[0].get_legend_handles_labels()[1]) == 3  # one line per agent
+    labels = visible[0].get_legend_handles_labels()[1]
+    assert len(labels) == 6 and "baseline:spe (seller)" in labels and "baseline:spe (buyer)" in labels
+    assert fig.get_suptitle().endswith("per role")
+    assert_legend_clear_of_panels(fig)
+    pooled = metric_by_parameter(seats, "self_gain", "negotiation", by_role=False)
+    assert len(pooled.axes[0].get_legend_handles_labels()[1]) == 3  # one line per agent
+    assert "both seats pooled" in pooled.get_suptitle()
+    # A pooled mean is the mean over both seats' rows; per role it is each seat's own.
+    spe = seats[
+        (seats["family"] == "negotiation") & (seats["agent"] == "baseline:spe") & (seats["status"] == "completed")
+    ]
+    seller = spe[spe["role"] == "seller"].groupby("seller_value")["self_gain"].mean()
+    buyer = spe[spe["role"] == "buyer"].groupby("seller_value")["self_gain"].mean()
+    assert not np.allclose(seller.to_numpy(), buyer.to_numpy())
     effects = parameter_effects(seats[seats["family"] == "negotiation"], "self_gain", family="negotiation")
     fig = effects_plot(effects)
     assert len(fig.axes[0].get_yticklabels()) == len(effects)
     fig = outcome_vs_theory(games, "bargaining")
     assert len(fig.axes) >= 2
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
+    assert {t.get_text() for t in fig.legends[0].get_texts()} >= {"baseline:spe vs baseline:random"}
+    assert_legend_clear_of_panels(fig)
     with pytest.raises(ConfigError, match="nothing to plot"):
         metric_by_parameter(seats[seats["family"] == "bargaining"], "self_gain", "bargaining", ["money"])
 
@@ -304,6 +366,48 @@ def hostile_samples(tmp_path: Path) -> Path:
     text = (source / "game.csv").read_text().replace("SAME", '"<script>alert(1)</script> & <b>bold</b>"')
     (folder / "game.csv").write_text(text)
     return root
+
+
+def forfeit_database(path: Path) -> Path:
+    """`model:x` forfeits both its games against baseline:spe, once in each seat."""
+    forfeit = Outcome(
+        end_reason="forfeit", rounds=1, agreement=False, payoff_1=0.0, payoff_2=0.0,
+        self_gain_1=None, self_gain_2=None, efficiency=None, fairness=None,
+    )  # fmt: skip
+    seatings = {"g1": ("model:x", "baseline:spe", 1), "g2": ("baseline:spe", "model:x", 2)}
+    with open_store(path) as store:
+        store.write(
+            [
+                GameRecord(
+                    game_id=game_id,
+                    run_id="r",
+                    family="negotiation",
+                    params={"price_scale": 100},
+                    player_1=p1,
+                    player_2=p2,
+                    status="forfeit",
+                    end_reason="forfeit",
+                    rounds_played=1,
+                    forfeit_seat=seat,
+                    outcome=forfeit.model_copy(update={"forfeit_seat": seat}),
+                )
+                for game_id, (p1, p2, seat) in seatings.items()
+            ]
+        )
+    return path
+
+
+def test_summary_and_report_tell_forfeit_games_from_own_forfeits(tmp_path: Path) -> None:
+    db = forfeit_database(tmp_path / "forfeits.duckdb")
+    lines = agent_table(db).splitlines()
+    header = lines[1]
+    assert "forfeit games" in header and "own forfeits" in header
+    rows = {line.split()[0]: line.split()[1:5] for line in lines[2:]}
+    # games, forfeit games, own forfeits, failed: the baseline forfeited nothing.
+    assert rows["baseline:spe"] == ["2", "2", "0", "0"]
+    assert rows["model:x"] == ["2", "2", "2", "0"]
+    page = write_report(db, tmp_path / "report.html").read_text()
+    assert "<th>forfeit_games</th>" in page and "<th>own_forfeits</th>" in page
 
 
 def test_report_is_one_offline_page_with_escaped_text_and_linked_transcripts(tmp_path: Path, baseline_db: Path) -> None:

@@ -32,7 +32,7 @@ def transcripts(db: Path) -> dict[str, Any]:
         con = store.con
         return {
             "games": con.execute(
-                "SELECT game_id, family, params, player_1, player_2, seed, status, end_reason, rounds "
+                "SELECT game_id, family, params, player_1, player_2, seed, status, end_reason, rounds_played "
                 "FROM games ORDER BY game_id"
             ).fetchall(),
             "turns": con.execute("SELECT * FROM turns ORDER BY game_id, turn").fetchall(),

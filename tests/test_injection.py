@@ -60,7 +60,7 @@ def read(db: Path) -> dict[str, Any]:
     with open_store(db, read_only=True) as store:
         con = store.con
         games = con.execute(
-            "SELECT game_id, player_1, status, end_reason, rounds, forfeit_seat FROM games ORDER BY game_id"
+            "SELECT game_id, player_1, status, end_reason, rounds_played, forfeit_seat FROM games ORDER BY game_id"
         ).fetchall()
         turns = con.execute(
             "SELECT game_id, turn, round, seat, kind, action, valid FROM turns ORDER BY 1, 2"

@@ -36,3 +36,4 @@ def test_notebook_executes_against_a_baseline_database(tmp_path: Path, monkeypat
     assert len(images) >= 3  # effects, metric by parameter, outcomes vs theory
     assert "baseline:fair" in text and "mean_difference" in text and "balanced_mean" in text
     assert "Nature" not in text  # negotiation has no chance moves
+    assert "forfeit_games" in text and "own_forfeits" in text and "seller" in text and "buyer" in text

@@ -73,7 +73,7 @@ def played(db: Path) -> dict[str, Any]:
             return out
 
         return {
-            "games": by_game("SELECT game_id, status, end_reason, rounds, forfeit_seat, seed FROM games"),
+            "games": by_game("SELECT game_id, status, end_reason, rounds_played, forfeit_seat, seed FROM games"),
             "turns": by_game("SELECT * FROM turns ORDER BY game_id, turn"),
             "calls": by_game(
                 "SELECT game_id, turn, seat, attempt, model, request, response, error, parsed, rejection, "

@@ -20,6 +20,9 @@ from scipy import stats
 from glee.analysis.frames import METRICS, metric_columns
 from glee.errors import ConfigError
 
+GAME_COUNTS = {"completed": "completed", "forfeit_games": "forfeit", "failed": "failed"}
+"""metric_table column -> the game status it counts."""
+
 
 def group_means(
     values: np.ndarray,
@@ -78,10 +81,12 @@ def metric_table(
 ) -> pd.DataFrame:
     """Mean of each metric per group of a seat frame, with intervals and counts.
 
-    Columns: the `by` keys; `games` (all games of the group), `completed`, `forfeit`,
-    `failed` (and `forfeited`, the forfeits this seat caused, when known); then per metric
-    `<m>`, `<m>_low`, `<m>_high`, `<m>_n`, `<m>_ci`. Means use completed games only:
-    forfeits and failures are counted, never averaged in.
+    Columns: the `by` keys; `games` (all games of the group), `completed`, `forfeit_games`
+    (games that ended in a forfeit, whichever seat forfeited) and `failed`, each counting a
+    game once even when the group holds both its seats (an agent playing itself); with a
+    `forfeited` column in `seats`, `own_forfeits` (the forfeits the group's own seats made);
+    then per metric `<m>`, `<m>_low`, `<m>_high`, `<m>_n`, `<m>_ci`. Means use completed
+    games only: forfeits and failures are counted, never averaged in.
     """
     by = list(by)
     for key in by:
@@ -97,12 +102,19 @@ def metric_table(
         table = pd.DataFrame(index=[0])
     n_groups = len(table)
     status = seats["status"].to_numpy()
-    table["games"] = np.bincount(codes, minlength=n_groups)
-    for name in ("completed", "forfeit", "failed"):
-        table[name] = np.bincount(codes, weights=status == name, minlength=n_groups).astype(np.int64)
+    # Game counts: one per game and group, so both seats of a self-play game count it once.
+    once = (
+        ~pd.DataFrame({"code": codes, "game_id": seats["game_id"].to_numpy()}).duplicated().to_numpy()
+        if "game_id" in seats
+        else np.ones(len(seats), dtype=bool)
+    )
+    table["games"] = np.bincount(codes, weights=once, minlength=n_groups).astype(np.int64)
+    for name, value in GAME_COUNTS.items():
+        counted = once & (status == value)
+        table[name] = np.bincount(codes, weights=counted, minlength=n_groups).astype(np.int64)
     if "forfeited" in seats:
         forfeited = seats["forfeited"].fillna(False).to_numpy(dtype=bool)
-        table["forfeited"] = np.bincount(codes, weights=forfeited, minlength=n_groups).astype(np.int64)
+        table["own_forfeits"] = np.bincount(codes, weights=forfeited, minlength=n_groups).astype(np.int64)
     done = status == "completed"
     for i, m in enumerate(metrics):
         values = pd.to_numeric(seats[m], errors="coerce").to_numpy(dtype=float, na_value=np.nan)

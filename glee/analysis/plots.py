@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from glee.analysis.frames import parameter_columns
 from glee.analysis.metrics import metric_table
 from glee.errors import ConfigError
-from glee.games import check_family, parse_params
+from glee.games import ROLES, check_family, parse_params
 from glee.games.bargaining import BargainingParams
 from glee.games.negotiation import NegotiationParams
 from glee.games.persuasion import PersuasionParams
@@ -61,9 +61,16 @@ def _grid(n: int, width: float = 4.0, height: float = 3.2) -> tuple[Figure, list
 
 
 def metric_by_parameter(
-    seats: pd.DataFrame, metric: str, family: str, parameters: Sequence[str] | None = None, seat: int | None = None
+    seats: pd.DataFrame,
+    metric: str,
+    family: str,
+    parameters: Sequence[str] | None = None,
+    seat: int | None = None,
+    by_role: bool = True,
 ) -> Figure:
-    """One panel per parameter: the metric's mean and 95 % interval at each level, per agent."""
+    """One panel per parameter: the metric's mean and 95 % interval at each level, per agent and
+    role (seller and buyer, ...: one line each, dashed for seat 2), or per agent with both seats
+    pooled when `by_role` is False (the title then says so). `seat` keeps one seat only."""
     fam = check_family(family)
     data = seats[seats["family"] == fam]
     if seat is not None:
@@ -75,22 +82,45 @@ def metric_by_parameter(
     fig, axes = _grid(len(names))
     agents = sorted(data["agent"].unique())
     colors = dict(zip(agents, sns.color_palette(n_colors=len(agents)), strict=True))
+    roles = [r for r in ROLES[fam] if r in set(data["role"])] if by_role else [None]
+    lines = [(agent, role) for agent in agents for role in roles]
     for ax, name in zip(axes, names, strict=True):
-        table = metric_table(data, by=("agent", name), metrics=(metric,), resamples=400)
+        keys = ("agent", "role", name) if by_role else ("agent", name)
+        table = metric_table(data, by=keys, metrics=(metric,), resamples=400)
         levels = sorted(table[name].unique(), key=lambda v: (str(type(v)), v))
         x = {level: i for i, level in enumerate(levels)}
-        for j, agent in enumerate(agents):
-            part = table[table["agent"] == agent]
-            pos = part[name].map(x).to_numpy(dtype=float) + (j - (len(agents) - 1) / 2) * 0.08
+        for j, (agent, role) in enumerate(lines):
+            part = table[(table["agent"] == agent) & ((table["role"] == role) if by_role else True)]
+            pos = part[name].map(x).to_numpy(dtype=float) + (j - (len(lines) - 1) / 2) * 0.06
             mean = part[metric].to_numpy(dtype=float)
             err = np.vstack([mean - part[f"{metric}_low"], part[f"{metric}_high"] - mean])
-            ax.errorbar(pos, mean, yerr=np.nan_to_num(err), fmt="o-", capsize=3, label=agent, color=colors[agent])
+            style = "--" if role is not None and role == ROLES[fam][1] else "-"
+            label = f"{agent} ({role})" if role is not None else agent
+            ax.errorbar(
+                pos, mean, yerr=np.nan_to_num(err), fmt="o", linestyle=style, capsize=3, label=label,
+                color=colors[agent],
+            )  # fmt: skip
         ax.set_xticks(range(len(levels)), [f"{v:g}" if isinstance(v, float) else str(v) for v in levels])
         ax.set_xlabel(name)
         ax.set_ylabel(metric)
-    axes[0].legend(fontsize="small")
-    fig.suptitle(f"{fam}: {metric} by parameter" + (f" (seat {seat})" if seat else ""))
+    _legend_below(fig, axes[0])
+    where = f" (seat {seat})" if seat else (" per role" if by_role else " (both seats pooled)")
+    fig.suptitle(f"{fam}: {metric} by parameter{where}")
     return fig
+
+
+def _legend_below(fig: Figure, ax: Any) -> None:
+    """The legend of `ax` as one legend under the figure's panels, so it never covers data."""
+    if ax.get_legend() is not None:  # seaborn draws its own on the axes
+        legend = ax.get_legend()
+        handles, labels = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
+        title = legend.get_title().get_text()
+        legend.remove()
+    else:
+        handles, labels = ax.get_legend_handles_labels()
+        title = ""
+    if handles:
+        fig.legend(handles, labels, title=title or None, loc="outside lower center", ncols=min(3, len(labels)))
 
 
 def effects_plot(effects: pd.DataFrame, title: str = "") -> Figure:
@@ -156,5 +186,6 @@ def outcome_vs_theory(games: pd.DataFrame, family: str) -> Figure:
     right.plot([lo, hi], [lo, hi], color="grey", linewidth=0.8)
     right.set_xlabel(f"spe prediction of {label}")
     right.set_ylabel(f"observed {label}")
+    _legend_below(fig, left)
     fig.suptitle(f"{fam}: outcomes against subgame-perfect play")
     return fig

@@ -68,8 +68,8 @@ def _anchor(game_id: str) -> str:
 
 
 def _metric_section(seats: pd.DataFrame) -> str:
-    table = metric_table(seats, by=("agent", "seat"))
-    keep = ["agent", "seat", "games", "completed", "forfeit", "failed"]
+    table = metric_table(seats, by=("agent", "seat", "role"))
+    keep = ["agent", "seat", "role", "games", "completed", "forfeit_games", "own_forfeits", "failed"]
     for m in METRICS:
         keep += [m, f"{m}_low", f"{m}_high"]
     return _table(table[[c for c in keep if c in table]])
@@ -78,7 +78,7 @@ def _metric_section(seats: pd.DataFrame) -> str:
 def _family_section(family: str, games: pd.DataFrame, seats: pd.DataFrame) -> str:
     fam_seats = seats[seats["family"] == family]
     parts = [f'<h2 id="{family}">{html.escape(family)}</h2>']
-    parts.append("<h3>Metrics per agent and seat (completed games; 95 % bootstrap intervals)</h3>")
+    parts.append("<h3>Metrics per agent and seat (its role; completed games; 95 % bootstrap intervals)</h3>")
     parts.append(_metric_section(fam_seats))
 
     def effects() -> str:
@@ -145,7 +145,8 @@ def write_report(db_path: Path, out_path: Path) -> Path:
     body.append(
         f"<p>Database {html.escape(str(db_path))}, {len(games)} games, written"
         f" {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Means use completed games only;"
-        " forfeits and failures are counted separately.</p>"
+        " forfeits and failures are counted separately: forfeit_games are the games that ended in a forfeit"
+        " (by either seat), own_forfeits the forfeits of that agent in that seat.</p>"
     )
     if games.empty:
         body.append('<p class="note">The database holds no games yet.</p>')

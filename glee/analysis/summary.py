@@ -15,7 +15,8 @@ from glee.games.base import seat_names
 
 COLUMNS = {
     "games": "games",
-    "forfeit": "forfeits",
+    "forfeit_games": "forfeit games",
+    "own_forfeits": "own forfeits",
     "failed": "failed",
     "agreement": "agreement",
     "self_gain": "self-gain",
@@ -26,20 +27,17 @@ COLUMNS = {
 
 
 def agent_table(db_path: Path, game_ids: Sequence[str] | None = None) -> str:
-    """Per family, one row per agent (both seats pooled): games, forfeits, failures and the
-    mean agreement rate, self-gain, efficiency and fairness over its completed games."""
+    """Per family, one row per agent (both seats pooled): games, the games that ended in a
+    forfeit (by either seat), the agent's own forfeits, failures, and the mean agreement rate,
+    self-gain, efficiency and fairness over its completed games."""
     filters = {"game_id": list(game_ids)} if game_ids is not None else None
     games = load_games(db_path, filters=filters) if game_ids is None or game_ids else pd.DataFrame()
     if games.empty:
         return "no games in the database yet"
     # Means without intervals: this is a glance at a run, the notebooks have the intervals.
     seats = seat_frame(games)
+    # metric_table counts a self-play game once per agent, though it fills both seats.
     table = metric_table(seats, by=("family", "agent"), resamples=1)
-    # An agent playing itself fills both seats of a game: count games, not seats.
-    distinct = seats.groupby(["family", "agent"])["game_id"].nunique().rename("distinct_games").reset_index()
-    table = (
-        table.merge(distinct, on=["family", "agent"]).drop(columns="games").rename(columns={"distinct_games": "games"})
-    )
     blocks = []
     for family, part in table.groupby("family", sort=True):
         shown = part.set_index("agent")[[c for c in COLUMNS if c in part]].rename(columns=COLUMNS)
