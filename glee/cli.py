@@ -131,7 +131,7 @@ def merge_command(args: argparse.Namespace) -> int:
 
 
 def show_command(args: argparse.Namespace) -> int:
-    from glee.analysis.summary import transcript
+    from glee.analysis.summary import call_table, transcript
     from glee.store import load_game, open_store
 
     if not args.db.exists():
@@ -139,6 +139,9 @@ def show_command(args: argparse.Namespace) -> int:
     with open_store(args.db, read_only=True) as store:
         record = load_game(store, args.game_id)
     print(transcript(record))
+    if args.calls:
+        print()
+        print(call_table(record))
     return 0
 
 
@@ -194,6 +197,9 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="print one game's transcript: parameters, players, turns, outcome")
     show.add_argument("game_id")
     show.add_argument("--db", type=Path, default=Path("data/glee.duckdb"))
+    show.add_argument(
+        "--calls", action="store_true", help="also list every model call: tokens, latency, finish reason, rejection"
+    )
     show.set_defaults(handler=show_command)
     report = sub.add_parser("report", help="write a static HTML report of a database")
     report.add_argument("--db", type=Path, default=Path("data/glee.duckdb"))

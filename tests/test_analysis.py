@@ -15,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy import stats
 
+from glee.analysis import full_prompt, load_calls
 from glee.analysis.compare import bradley_terry, paired_comparison
 from glee.analysis.effects import balanced_table, parameter_effects
 from glee.analysis.frames import load_games, load_turns, seat_frame
@@ -30,6 +31,7 @@ from glee.games import Outcome
 from glee.store import open_store
 from glee.store.glee_import import import_glee
 from tests.support.analysis_db import baseline_database
+from tests.support.calls_db import BARGAINING, MODEL_X, MODEL_Y, NEGOTIATION, REJECTION, calls_database
 
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "glee_samples"
 
@@ -435,3 +437,35 @@ def test_turn_table_names_the_players_and_keeps_messages(baseline_db: Path) -> N
     table = turn_table(turns, json.loads(games["params"].iloc[0]))
     assert list(table["player"][:3]) == ["Nature (0)", "Alice (1)", "Bob (2)"]
     assert table["move"].iloc[0].startswith("quality=")
+
+
+# ---------------------------------------------------------------- model calls
+
+
+def test_load_calls_places_every_call_in_its_game_seat_and_agent(tmp_path: Path) -> None:
+    db = calls_database(tmp_path / "calls.duckdb")
+    calls = load_calls(db)
+    assert len(calls) == 5
+    assert list(calls[["game_id", "turn", "attempt"]].itertuples(index=False, name=None)) == [
+        (BARGAINING, 1, 1), (BARGAINING, 2, 1), (NEGOTIATION, 1, 1), (NEGOTIATION, 1, 2), (NEGOTIATION, 4, 1),
+    ]  # fmt: skip
+    assert list(calls["agent"]) == [MODEL_Y, MODEL_X, MODEL_X, MODEL_X, MODEL_X]
+    rejected = calls[calls["rejection"].notna()]
+    assert len(rejected) == 1
+    row = rejected.iloc[0]
+    assert (row["game_id"], row["turn"], row["attempt"], row["seat"]) == (NEGOTIATION, 1, 1, 1)
+    assert (row["rejection"], row["finish_reason"], row["prompt_tokens"], row["latency_ms"]) == (
+        REJECTION, "length", 101, 250.0,
+    )  # fmt: skip
+    x = load_calls(db, filters={"agent": MODEL_X, "finish_reason": "stop"})
+    assert len(x) == 3 and set(x["agent"]) == {MODEL_X} and x["completion_tokens"].sum() == 11 + 12 + 11
+    assert list(load_calls(db, NEGOTIATION)["turn"]) == [1, 1, 4]
+    assert load_calls(db, filters={"agent": "x' OR '1'='1"}).empty
+    with pytest.raises(ConfigError, match="unknown column 'tokens'"):
+        load_calls(db, filters={"tokens": 1})
+    # The full prompt of the last call: the system prompt, the rejected reply and its re-ask, the next turn.
+    prompt = full_prompt(db, NEGOTIATION, 4)
+    assert [m["role"] for m in prompt] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert prompt[3]["content"] == f"Invalid: {REJECTION}" and prompt[-1]["content"] == "Bob offers 105."
+    with pytest.raises(ConfigError, match="no call"):
+        full_prompt(db, NEGOTIATION, 2)

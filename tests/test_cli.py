@@ -17,6 +17,7 @@ from glee.config import CONFIG_DIR, expand_seats, validate
 from glee.engine import plan
 from glee.engine.specs import PlayerSpec
 from glee.errors import ConfigError
+from tests.support.calls_db import MODEL_X, NEGOTIATION, REJECTION, calls_database
 
 GLEE = [str(Path(sys.executable).parent / "glee")]
 """The installed console script (make setup installs the project in editable mode)."""
@@ -301,6 +302,24 @@ def test_run_prints_a_table_and_a_query_then_show_prints_a_transcript(tmp_path: 
 
     missing = glee("show", "0000000000000000", "--db", str(db), cwd=tmp_path)
     assert missing.returncode == 2 and "0000000000000000" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_show_calls_lists_each_call_with_tokens_latency_finish_reason_and_rejection(tmp_path: Path) -> None:
+    db = calls_database(tmp_path / "calls.duckdb")
+    shown = glee("show", NEGOTIATION, "--db", str(db), "--calls", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.split("model calls (3):\n", 1)[1].splitlines()
+    header, rows = lines[0], [line.split() for line in lines[1:]]
+    for column in ("turn", "seat", "agent", "attempt", "prompt tokens", "latency ms", "finish", "rejection"):
+        assert column in header
+    # turn, seat, agent, attempt, prompt, completion, cached tokens, latency ms, finish, rejection
+    assert rows[0][:9] == ["1", "1", MODEL_X, "1", "101", "11", "0", "250", "length"]
+    assert " ".join(rows[0][9:]) == REJECTION
+    assert rows[1][:9] == ["1", "1", MODEL_X, "2", "102", "12", "90", "500", "stop"] and rows[1][9:] == ["-"]
+    assert rows[2][0] == "4" and len(rows) == 3
+    plain = glee("show", NEGOTIATION, "--db", str(db), cwd=tmp_path)
+    assert plain.returncode == 0 and "model calls" not in plain.stdout
+    assert f"rejected attempt 1: {REJECTION}" in plain.stdout  # the transcript itself names rejections
 
 
 def test_a_joblib_sweep_writes_one_shard_per_job_and_merge_drops_duplicates(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ filters are bound as SQL parameters.
 
 from glee.analysis.compare import PairedComparison, bradley_terry, paired_comparison
 from glee.analysis.effects import balanced_table, parameter_effects
-from glee.analysis.frames import load_games, load_turns, seat_frame
+from glee.analysis.frames import full_prompt, load_calls, load_games, load_turns, seat_frame
 from glee.analysis.metrics import metric_table
 from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_vs_theory
 from glee.analysis.report import write_report
@@ -17,6 +17,8 @@ __all__ = [
     "balanced_table",
     "bradley_terry",
     "effects_plot",
+    "full_prompt",
+    "load_calls",
     "load_games",
     "load_turns",
     "metric_by_parameter",

@@ -17,6 +17,7 @@ import pandas as pd
 
 from glee.errors import ConfigError
 from glee.games import FAMILIES, PARAMS, ROLES, Family, check_family
+from glee.store import open_store, prompt_of
 from glee.store.database import connect
 from glee.store.schema import EXTRAS, sql_type
 
@@ -205,6 +206,62 @@ def load_turns(db_path: Path, game_id: str | Sequence[str]) -> pd.DataFrame:
         con.close()
     frame["action"] = [json.loads(a) if isinstance(a, str) else a for a in frame["action"]]
     return frame
+
+
+CALL_COLUMNS: dict[str, str] = {
+    "game_id": "c.game_id",
+    "family": "g.family",
+    "turn": "c.turn",
+    "seat": "c.seat",
+    "attempt": "c.attempt",
+    "agent": "CASE c.seat WHEN 1 THEN g.player_1 ELSE g.player_2 END",
+    "model": "c.model",
+    "prompt_tokens": "c.prompt_tokens",
+    "completion_tokens": "c.completion_tokens",
+    "cached_tokens": "c.cached_tokens",
+    "latency_ms": "c.latency_ms",
+    "finish_reason": "c.finish_reason",
+    "rejection": "c.rejection",
+    "error": "c.error",
+    "response": "c.response",
+}
+"""load_calls column -> SQL expression over llm_calls c joined with games g."""
+
+
+def load_calls(
+    db_path: Path, game_id: str | Sequence[str] | None = None, filters: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """One row per model call (every attempt), by game, turn and attempt: the seat and the agent in it,
+    the model, its tokens, latency, finish reason, and why its reply was rejected (`rejection`, None
+    when it was accepted) or the call failed (`error`). `filters` maps any of these columns to a value
+    or a list of values, e.g. `{"agent": "SmolLM2-135M-Instruct@llamacpp", "finish_reason": "length"}`.
+    glee.analysis.full_prompt(db, game_id, turn, attempt) gives the whole prompt of one call."""
+    chosen = dict(filters or {})
+    if game_id is not None:
+        chosen["game_id"] = [game_id] if isinstance(game_id, str) else list(game_id)
+    con = connect(db_path, read_only=True)
+    try:
+        if not _columns_of(con, "llm_calls"):
+            raise ConfigError(f"database {str(db_path)!r}: no llm_calls table; allowed: a glee database")
+        where, values = _where(chosen, CALL_COLUMNS)
+        exprs = ", ".join(f"{sql} AS {name}" for name, sql in CALL_COLUMNS.items())
+        query = (
+            f"SELECT {exprs} FROM llm_calls c JOIN games g ON g.game_id = c.game_id WHERE {where}"
+            " ORDER BY c.game_id, c.turn, c.attempt"
+        )
+        try:
+            return con.execute(query, values).df()
+        except (duckdb.ConversionException, duckdb.BinderException, duckdb.InvalidInputException) as exc:
+            reason = str(exc).splitlines()[0]
+            raise ConfigError(f"filter {chosen!r}: a value does not match its column's type ({reason})") from None
+    finally:
+        con.close()
+
+
+def full_prompt(db_path: Path, game_id: str, turn: int, attempt: int = 1) -> list[dict[str, Any]]:
+    """The whole message list sent in one model call (glee.store.prompt_of, on a database path)."""
+    with open_store(db_path, read_only=True) as store:
+        return prompt_of(store, game_id, turn, attempt)
 
 
 def metric_columns(frame: pd.DataFrame, metrics: Sequence[str] = METRICS) -> list[str]:

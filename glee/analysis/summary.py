@@ -97,3 +97,29 @@ def transcript(record: GameRecord) -> str:
         outcome.update(record.outcome.extras)
         lines.append("outcome: " + ", ".join(f"{k}={_value(v)}" for k, v in outcome.items() if v is not None))
     return "\n".join(lines)
+
+
+def call_table(record: GameRecord) -> str:
+    """One line per model call of a game, in order: turn, seat and agent, attempt, tokens, latency,
+    finish reason, and why the reply was rejected (or the error of a call that failed)."""
+    if not record.calls:
+        return "no model calls in this game"
+    agents = {1: record.player_1, 2: record.player_2}
+    rows = [
+        {
+            "turn": c.turn,
+            "seat": c.seat,
+            "agent": agents[c.seat],
+            "attempt": c.attempt,
+            "prompt tokens": c.prompt_tokens,
+            "completion tokens": c.completion_tokens,
+            "cached tokens": c.cached_tokens,
+            "latency ms": c.latency_ms,
+            "finish": c.finish_reason,
+            "rejection": " ".join((c.rejection or (f"error: {c.error}" if c.error else "-")).split()),
+        }
+        for c in record.calls
+    ]
+    table = pd.DataFrame(rows).astype({k: "Int64" for k in ("prompt tokens", "completion tokens", "cached tokens")})
+    text = table.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:.0f}", justify="left")
+    return f"model calls ({len(rows)}):\n{text}"
