@@ -180,6 +180,14 @@ def serve_web_command(args: argparse.Namespace) -> int:
     return serve_web(args.overrides)
 
 
+def view_command(args: argparse.Namespace) -> int:
+    from glee.view.app import serve_view
+
+    if not args.db.exists():
+        raise ConfigError(f"db: no database at {str(args.db)!r}")
+    return serve_view(args.db, args.port)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glee",
@@ -201,6 +209,12 @@ def _parser() -> argparse.ArgumentParser:
         "--calls", action="store_true", help="also list every model call: tokens, latency, finish reason, rejection"
     )
     show.set_defaults(handler=show_command)
+    view = sub.add_parser(
+        "view", help="browse a database read-only in the browser: runs, games (filtered), transcripts, model calls"
+    )
+    view.add_argument("db", type=Path, nargs="?", default=Path("data/glee.duckdb"), metavar="DB")
+    view.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (the viewer binds loopback only)")
+    view.set_defaults(handler=view_command)
     report = sub.add_parser("report", help="write a static HTML report of a database")
     report.add_argument("--db", type=Path, default=Path("data/glee.duckdb"))
     report.add_argument("--out", type=Path, default=Path("data/report.html"))

@@ -14,6 +14,8 @@ MODEL_Y = "model:y@openai"
 BARGAINING = "calls-bargaining"
 NEGOTIATION = "calls-negotiation"
 REJECTION = "propose.price: must be >= 0, got -5"
+HOSTILE_REPLY = '{"decision": "accept"} <script>document.title = "run"</script><b>bold</b>'
+"""A reply holding markup: shown as text, never run."""
 
 
 def _message(role: str, content: str) -> dict[str, Any]:
@@ -110,7 +112,7 @@ def calls_database(path: Path) -> Path:
                 2,
                 1,
                 [_message("system", "You are Bob."), _message("user", "Alice keeps 60.")],
-                response='{"decision": "accept"}',
+                response=HOSTILE_REPLY,
                 parsed={"decision": "accept"},
             ),
         ],
