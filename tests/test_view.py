@@ -142,3 +142,14 @@ def test_runs_games_filters_and_one_game_with_its_calls(
     # Read-only, and only while answering: with the viewer up, a writer can open the file.
     with open_store(db) as store:
         assert store.con.execute("SELECT count(*) FROM games").fetchone() == (total,)
+
+
+def test_view_of_a_missing_database_is_one_line_and_exit_status_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [GLEE, "view", str(tmp_path / "none.duckdb"), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"glee: error: db: no database at {str(tmp_path / 'none.duckdb')!r}"
