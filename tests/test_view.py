@@ -15,7 +15,9 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
+from glee.errors import ConfigError
 from glee.store import open_store
+from glee.view.app import games_page
 from tests.support.analysis_db import baseline_database
 from tests.support.calls_db import BARGAINING, HOSTILE_REPLY, MODEL_X, NEGOTIATION, REJECTION, calls_database
 from tests.support.loopback import free_port
@@ -153,3 +155,22 @@ def test_view_of_a_missing_database_is_one_line_and_exit_status_2(tmp_path: Path
     )
     assert result.returncode == 2
     assert result.stderr.strip() == f"glee: error: db: no database at {str(tmp_path / 'none.duckdb')!r}"
+
+
+def test_a_games_page_is_chosen_in_sql_and_says_when_there_are_more(tmp_path: Path) -> None:
+    db = calls_database(tmp_path / "page.duckdb")
+    baseline_database(db, n_games=1)
+    total = count(db, "SELECT count(*) FROM games")
+    first, more = games_page(db, {}, rows=10)
+    assert len(first) == 10 and more and total > 10
+    every, more = games_page(db, {}, rows=total)
+    assert len(every) == total and not more
+    mine, more = games_page(db, {"agent": MODEL_X})
+    assert set(mine["game_id"]) == {NEGOTIATION, BARGAINING} and not more
+    assert games_page(db, {"agent": "x' OR '1'='1"})[0].empty
+    chosen, _ = games_page(db, {"family": "persuasion", "param.seller_message_type": "binary", "status": "completed"})
+    assert len(chosen) == count(
+        db, "SELECT count(*) FROM persuasion_games WHERE seller_message_type = 'binary' AND status = 'completed'"
+    )
+    with pytest.raises(ConfigError, match="family: got 'chess'"):
+        games_page(db, {"family": "chess"})

@@ -46,6 +46,14 @@ def test_the_wheel_ships_every_config(wheel: Path) -> None:
     assert len(configs) >= 17
     assert [c for c in configs if c not in names] == []
     assert "glee/store/schema.sql" in names
+    # The pages and styles of web play and of the viewer.
+    assets = sorted(
+        p.relative_to(REPO).as_posix()
+        for folder in ("play/web", "view")
+        for p in (REPO / "glee" / folder).rglob("*")
+        if p.suffix in (".html", ".css")
+    )
+    assert len(assets) >= 11 and [a for a in assets if a not in names] == []
     assert any(n.endswith("entry_points.txt") for n in names)
 
 

@@ -105,11 +105,13 @@ def load_games(
     family: str | None = None,
     filters: Mapping[str, Any] | None = None,
     limit: int | None = None,
+    agent: str | None = None,
 ) -> pd.DataFrame:
     """One row per game: family, typed parameters, both agents, status, end reason, metrics.
 
     `filters` maps a column (a game column or a parameter) to a value or a list of values;
-    e.g. `{"player_1": "baseline:spe", "delta_1": [0.9, 0.95]}`.
+    e.g. `{"player_1": "baseline:spe", "delta_1": [0.9, 0.95]}`. `agent` keeps the games it
+    played in either seat.
     """
     fam = check_family(family) if family is not None else None
     params = parameter_columns(fam)
@@ -142,6 +144,9 @@ def load_games(
         if fam is not None:
             where = f"({where}) AND g.family = ?"
             values.append(fam)
+        if agent is not None:
+            where = f"({where}) AND ? IN (g.player_1, g.player_2)"
+            values.append(agent)
         exprs = ", ".join(f"{sql} AS {name}" for name, sql in allowed.items())
         query = f"SELECT {exprs} FROM games g LEFT JOIN outcomes o ON o.game_id = g.game_id WHERE {where}"
         query += " ORDER BY g.game_id"
@@ -179,7 +184,8 @@ def seat_frame(games: pd.DataFrame) -> pd.DataFrame:
     for seat, other in ((1, 2), (2, 1)):
         part = games[shared].copy()
         part["seat"] = seat
-        part["role"] = games["family"].map({family: roles[seat - 1] for family, roles in ROLES.items()})
+        if "family" in games:
+            part["role"] = games["family"].map({family: roles[seat - 1] for family, roles in ROLES.items()})
         # Same index as `games`: columns are assigned as they are, without a copy through numpy.
         part["agent"] = games[f"player_{seat}"]
         part["opponent"] = games[f"player_{other}"]

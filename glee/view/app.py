@@ -87,12 +87,11 @@ def game_filters(query: Mapping[str, str]) -> tuple[dict[str, Any], str | None, 
     return filters, family, query.get("agent") or None
 
 
-def _games(db: Path, query: Mapping[str, str]) -> tuple[pd.DataFrame, int]:
+def games_page(db: Path, query: Mapping[str, str], rows: int = PAGE_ROWS) -> tuple[pd.DataFrame, bool]:
+    """The first `rows` games a games-list query chooses, and whether there are more."""
     filters, family, agent = game_filters(query)
-    games = load_games(db, family=family, filters=filters)
-    if agent is not None:
-        games = games[(games["player_1"] == agent) | (games["player_2"] == agent)]
-    return games.head(PAGE_ROWS), len(games)
+    games = load_games(db, family=family, filters=filters, limit=rows + 1, agent=agent)
+    return games.head(rows), len(games) > rows
 
 
 def _calls_by_turn(record: Any) -> dict[int, list[dict[str, Any]]]:
@@ -129,7 +128,7 @@ def create_app(db: Path) -> FastAPI:
     async def games(request: Request) -> HTMLResponse:
         query = dict(request.query_params)
         try:
-            shown, total = _games(db, query)
+            shown, more = games_page(db, query)
         except ConfigError as exc:
             return problem(request, exc)
         family = query.get("family") or None
@@ -139,7 +138,7 @@ def create_app(db: Path) -> FastAPI:
             request,
             "games.html",
             games=shown.to_dict("records"),
-            total=total,
+            more=more,
             query=query,
             families=FAMILIES,
             statuses=STATUSES,
