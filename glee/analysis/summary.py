@@ -105,6 +105,10 @@ def call_table(record: GameRecord) -> str:
     if not record.calls:
         return "no model calls in this game"
     agents = {1: record.player_1, 2: record.player_2}
+
+    def cell(value: Any) -> str:
+        return "-" if value is None else f"{value:.0f}" if isinstance(value, float) else str(value)
+
     rows = [
         {
             "turn": c.turn,
@@ -120,6 +124,6 @@ def call_table(record: GameRecord) -> str:
         }
         for c in record.calls
     ]
-    table = pd.DataFrame(rows).astype({k: "Int64" for k in ("prompt tokens", "completion tokens", "cached tokens")})
-    text = table.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:.0f}", justify="left")
+    table = pd.DataFrame([{k: cell(v) for k, v in row.items()} for row in rows])
+    text = table.to_string(index=False, justify="left")
     return f"model calls ({len(rows)}):\n{text}"
