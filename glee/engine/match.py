@@ -7,12 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from glee.engine.record import CallRecord, GameRecord, TurnRecord
+from glee.engine.record import GameRecord, TurnRecord
 from glee.engine.specs import GameSpec, PlayerSpec
 from glee.errors import GameAbandoned, InfrastructureError
 from glee.games import GameState, Params, Seat, new_game, parse_params
 from glee.games.base import hash_ints
-from glee.players.base import Decision, Player
+from glee.players.base import Decision, LLMCall, Player
 
 PlayerFactory = Callable[[PlayerSpec, Params, Seat, int], Player]
 """Builds the player of one seat of one game: (spec, the game's params, seat, the seat's seed)."""
@@ -23,23 +23,13 @@ def seat_seed(game_seed: int, seat: Seat) -> int:
     return hash_ints(game_seed, seat)
 
 
-def _calls(decision: Decision, turn: int, seat: Seat) -> list[CallRecord]:
-    out = []
-    for number, attempt in enumerate(decision.attempts, start=1):
-        call = attempt.call
-        if call is None:
-            continue
-        out.append(
-            CallRecord(
-                **call.model_dump(),
-                turn=turn,
-                seat=seat,
-                attempt=number,
-                parsed=attempt.parsed,
-                rejection=attempt.error,
-            )
-        )
-    return out
+def _calls(decision: Decision, turn: int, seat: Seat) -> list[LLMCall]:
+    """The decision's model calls, placed in the game (attempts count every try, a call or not)."""
+    return [
+        attempt.call.model_copy(update={"turn": turn, "seat": seat, "attempt": number})
+        for number, attempt in enumerate(decision.attempts, start=1)
+        if attempt.call is not None
+    ]
 
 
 def _message(action: dict[str, Any] | None) -> str | None:
@@ -63,7 +53,7 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
     started = datetime.now(UTC)
     params = parse_params(spec.family, spec.params)
     state = new_game(params, spec.seed)
-    calls: list[CallRecord] = []
+    calls: list[LLMCall] = []
     forfeit_turn: TurnRecord | None = None
     error: str | None = None
     abandoned = False

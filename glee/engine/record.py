@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from glee.games import Family, Outcome, TurnKind
-from glee.players.base import Call
+from glee.players.base import LLMCall
 
 GameStatus = Literal["completed", "forfeit", "failed", "abandoned"]
 """completed: played to its end; forfeit: a seat gave no valid action (in metrics as a forfeit);
@@ -34,18 +34,6 @@ class TurnRecord(BaseModel):
     action: dict[str, Any] | None
     message: str | None = None
     valid: bool = True
-
-
-class CallRecord(Call):
-    """One row of `llm_calls`: a player's Call, placed in its game, with what its reply parsed to."""
-
-    turn: int
-    seat: Literal[1, 2]
-    attempt: int
-    """1, 2, ... within the turn."""
-    parsed: dict[str, Any] | None = None
-    rejection: str | None = None
-    """Why the reply was not accepted as an action (parse or validation error), None if it was."""
 
 
 class GameRecord(BaseModel):
@@ -77,5 +65,6 @@ class GameRecord(BaseModel):
     """Imported games: whether the original transcript is legal under glee's rules."""
     conform_error: str | None = None
     turns: list[TurnRecord] = []
-    calls: list[CallRecord] = []
+    calls: list[LLMCall] = []
+    """Every model call of the game, each placed (turn, seat, attempt) by the engine."""
     outcome: Outcome | None = None
