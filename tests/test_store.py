@@ -381,3 +381,19 @@ def test_writer_row_functions_fill_their_columns_in_order(db_path: Path) -> None
     assert back.calls == [call]
     assert back.outcome == outcome
     assert back == record
+
+
+def test_a_file_from_before_error_kind_is_migrated_on_open(db_path: Path) -> None:
+    """A database written before games.error_kind existed gains the column when opened for writing,
+    keeps its rows, and takes new failed games with their kind."""
+    with open_store(db_path) as store:
+        store.write([_record("old", "failed")])
+        store.con.execute("ALTER TABLE games DROP COLUMN error_kind")  # the file as an earlier glee left it
+    with duckdb.connect(str(db_path)) as con:
+        assert "error_kind" not in {r[0] for r in con.execute("DESCRIBE games").fetchall()}
+    failed = _record("new", "failed").model_copy(update={"error": "TimeoutError: ...", "error_kind": "timeout"})
+    with open_store(db_path) as store:
+        store.write([failed])
+        rows = store.con.execute("SELECT game_id, status, error_kind FROM games ORDER BY 1").fetchall()
+        assert load_game(store, "new").error_kind == "timeout"
+    assert rows == [("new", "failed", "timeout"), ("old", "failed", None)]

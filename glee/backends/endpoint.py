@@ -142,7 +142,8 @@ class OpenAIEndpoint:
                         reply = await self._create(messages, kwargs)
             except MalformedReply as exc:
                 raise InfrastructureError(
-                    f"{self.label}: MalformedReply persisted after {self.spec.max_retries} retries: {exc}"
+                    f"{self.label}: MalformedReply persisted after {self.spec.max_retries} retries: {exc}",
+                    kind="malformed_reply",
                 ) from None
             except openai.APIError as exc:
                 raise self._translate(exc) from None
@@ -195,14 +196,22 @@ class OpenAIEndpoint:
             return self._down
         if isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError):
             if _is_context_length(exc, detail):
-                return InfrastructureError(f"{where}: {kind} (HTTP {status}): context length exceeded: {detail}")
-            return InfrastructureError(f"{where}: {kind} (HTTP {status}): request rejected: {detail}")
+                return InfrastructureError(
+                    f"{where}: {kind} (HTTP {status}): context length exceeded: {detail}", kind="context_length"
+                )
+            return InfrastructureError(
+                f"{where}: {kind} (HTTP {status}): request rejected: {detail}", kind="request_rejected"
+            )
         if isinstance(exc, openai.APIStatusError):
             return InfrastructureError(
-                f"{where}: {kind} (HTTP {status}) persisted after {self.spec.max_retries} retries: {detail}"
+                f"{where}: {kind} (HTTP {status}) persisted after {self.spec.max_retries} retries: {detail}",
+                kind="rate_limit" if isinstance(exc, openai.RateLimitError) else "server_error",
             )
-        # APITimeoutError, APIConnectionError and the rest, after the client's retries.
-        return InfrastructureError(f"{where}: {kind} persisted after {self.spec.max_retries} retries: {detail}")
+        # APITimeoutError (a subclass of APIConnectionError), APIConnectionError and the rest.
+        return InfrastructureError(
+            f"{where}: {kind} persisted after {self.spec.max_retries} retries: {detail}",
+            kind="timeout" if isinstance(exc, openai.APITimeoutError) else "transport",
+        )
 
     async def aclose(self) -> None:
         """Close the client's connections."""

@@ -51,6 +51,10 @@ def _kill_leftovers() -> None:
     _running.clear()
 
 
+class PortTaken(EndpointDown):
+    """The server exited because another process took its port first (then a new port is tried)."""
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free on `host` now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -106,8 +110,8 @@ class ManagedServer:
             try:
                 await self._start_once()
                 return
-            except EndpointDown as exc:
-                if attempt == 2 or "address already in use" not in str(exc).lower():
+            except PortTaken:
+                if attempt == 2:
                     raise
 
     async def _start_once(self) -> None:
@@ -142,7 +146,10 @@ class ManagedServer:
             while True:
                 code = self._process.poll()
                 if code is not None:
-                    raise EndpointDown(self._failure(f"the server exited with code {code} before it answered"))
+                    failure = self._failure(f"the server exited with code {code} before it answered")
+                    # The server says so only in its log (the text is the operating system's).
+                    taken = "address already in use" in log_tail(self.log_path).lower()
+                    raise (PortTaken if taken else EndpointDown)(failure)
                 try:
                     await client.models.list()
                     log.info("%s answers at %s", self.label, self.base_url)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from glee.errors import ErrorKind
 from glee.games import Family, Outcome, TurnKind
 from glee.players.base import LLMCall
 
@@ -55,7 +56,9 @@ class GameRecord(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None
-    """failed: the infrastructure error, or the traceback of a rules bug."""
+    """failed: the infrastructure error, or the traceback of a rules or player bug; abandoned: why."""
+    error_kind: ErrorKind | None = None
+    """What stopped a failed or abandoned game (see glee.errors.ErrorKind), None when it finished."""
     forfeit_seat: int | None = None
     spec: dict[str, Any] | None = None
     """The GameSpec it was played from (None for imported games)."""

@@ -46,7 +46,7 @@ def game_row(r: GameRecord, tries: int) -> tuple[Any, ...]:
     return (
         r.game_id, r.run_id, r.family, _json(r.params), r.player_1, r.player_2, r.seed, r.replicate,
         r.status, r.end_reason, r.rounds, r.started_at, r.finished_at, r.error, r.forfeit_seat,
-        r.source_id, r.conforms, r.conform_error, tries, _json(r.spec),
+        r.source_id, r.conforms, r.conform_error, tries, _json(r.spec), r.error_kind,
     )  # fmt: skip
 
 
@@ -73,7 +73,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "games": (
         "game_id", "run_id", "family", "params", "player_1", "player_2", "seed", "replicate",
         "status", "end_reason", "rounds", "started_at", "finished_at", "error", "forfeit_seat",
-        "source_id", "conforms", "conform_error", "tries", "spec",
+        "source_id", "conforms", "conform_error", "tries", "spec", "error_kind",
     ),
     "turns": ("game_id", "turn", "round", "seat", "kind", "action", "message", "valid"),
     "llm_calls": (

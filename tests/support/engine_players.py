@@ -130,7 +130,7 @@ def scripted_factory(slow_delay: float = 0.01) -> PlayerFactory:
         if name == DOWN:
             return Raising(name, EndpointDown("http://127.0.0.1:9/v1: 401 unauthorized"))
         if name == BUG:
-            return Raising(name, RuntimeError("a bug in the rules"))
+            return Raising(name, RuntimeError("a bug in a player"))
         if name == SLOW:
             return Slow(name, params, seat, seed, slow_delay)
         return base(spec, params, seat, seed)
