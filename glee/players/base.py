@@ -87,9 +87,6 @@ class Player(Protocol):
         ...
 
 
-PlayerKind = Literal["baseline", "llm", "human", "replay"]
-
-
 class Sampling(BaseModel):
     """Sampling parameters a player sends with every call (part of the game's identity)."""
 
