@@ -173,24 +173,24 @@ async def test_a_transient_fault_is_retried_and_the_call_succeeds(
 
 
 @pytest.mark.parametrize(
-    ("fault", "error_class"),
+    ("fault", "error_class", "kind"),
     [
-        ("rate_limit", "RateLimitError"),
-        ("server_error", "InternalServerError"),
-        ("reset", "APIConnectionError"),
-        ("hang", "APITimeoutError"),
-        ("malformed", "MalformedReply"),
-        ("empty", "MalformedReply"),
+        ("rate_limit", "RateLimitError", "rate_limit"),
+        ("server_error", "InternalServerError", "server_error"),
+        ("reset", "APIConnectionError", "transport"),
+        ("hang", "APITimeoutError", "timeout"),
+        ("malformed", "MalformedReply", "malformed_reply"),
+        ("empty", "MalformedReply", "malformed_reply"),
     ],
 )
 async def test_a_persisting_transient_fault_raises_infrastructure_error_with_its_class(
-    server: FaultServer, api_key: str, fault: str, error_class: str
+    server: FaultServer, api_key: str, fault: str, error_class: str, kind: str
 ) -> None:
     server.set_plan(FaultPlan(script=[fault] * 10, hang_s=5.0))
     ep = endpoint(server, timeout_s=0.5, max_retries=2)
     with pytest.raises(InfrastructureError) as caught:
         await ep.complete(MESSAGES, SCHEMA, Sampling())
-    assert not isinstance(caught.value, EndpointDown)
+    assert not isinstance(caught.value, EndpointDown) and caught.value.kind == kind
     assert error_class in str(caught.value) and "after 2 retries" in str(caught.value)
     assert len(server.requests()) == 3  # one try and two retries
     # Not remembered: the next call goes out again.
@@ -228,7 +228,7 @@ async def test_context_length_is_an_infrastructure_error_without_retry(server: F
     ep = endpoint(server)
     with pytest.raises(InfrastructureError, match="context length exceeded") as caught:
         await ep.complete(MESSAGES, SCHEMA, Sampling())
-    assert not isinstance(caught.value, EndpointDown)
+    assert not isinstance(caught.value, EndpointDown) and caught.value.kind == "context_length"
     assert "BadRequestError" in str(caught.value)
     assert len(server.requests()) == 1
     assert (await ep.complete(MESSAGES, SCHEMA, Sampling())).response  # the endpoint still works
@@ -247,6 +247,7 @@ async def test_endpoint_down_is_raised_once_then_remembered(
         with pytest.raises(EndpointDown) as caught:
             await ep.complete(MESSAGES, SCHEMA, Sampling())
         messages.add(str(caught.value))
+        assert caught.value.kind == "endpoint_down"
     assert len(messages) == 1  # one message, not one network error per game
     assert error_class in messages.pop()
     assert len(server.requests()) == 1  # later calls never reached the server

@@ -12,8 +12,9 @@ from glee.backends.base import BACKENDS, StructuredOutput, backend_of
 
 
 class EndpointSpec(BaseModel):
-    """One model endpoint. `base_url` None with backend vllm or llamacpp means managed:
-    glee starts the server on a free loopback port and stops it at the end."""
+    """One model endpoint. `base_url` None with a backend kind that glee starts (vllm, llamacpp:
+    Backend.starts_server) means managed: glee starts the server on a free loopback port and stops
+    it at the end."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
