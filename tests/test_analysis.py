@@ -23,7 +23,6 @@ from glee.analysis.metrics import group_means, metric_table
 from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_frame, outcome_vs_theory, spe_prediction
 from glee.analysis.report import write_report
 from glee.analysis.summary import agent_table
-from glee.analysis.synthetic import synthetic_games
 from glee.analysis.transcripts import turn_table
 from glee.engine.record import GameRecord
 from glee.errors import ConfigError
@@ -32,6 +31,7 @@ from glee.store import open_store
 from glee.store.glee_import import import_glee
 from tests.support.analysis_db import baseline_database
 from tests.support.calls_db import BARGAINING, MODEL_X, MODEL_Y, NEGOTIATION, REJECTION, calls_database
+from tests.support.synthetic import synthetic_games
 
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "glee_samples"
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from glee.engine.record import CallRecord, GameRecord, TurnRecord
+from glee.engine.record import GameRecord, TurnRecord
+from glee.players.base import LLMCall
 from glee.store import open_store
 
 MODEL_X = "model:x@openai"
@@ -22,7 +23,7 @@ def _message(role: str, content: str) -> dict[str, Any]:
     return {"role": role, "content": content}
 
 
-def _call(turn: int, seat: int, attempt: int, request: list[dict[str, Any]], **fields: Any) -> CallRecord:
+def _call(turn: int, seat: int, attempt: int, request: list[dict[str, Any]], **fields: Any) -> LLMCall:
     values: dict[str, Any] = {
         "model": "x",
         "prompt_tokens": 100 * turn + attempt,
@@ -33,7 +34,7 @@ def _call(turn: int, seat: int, attempt: int, request: list[dict[str, Any]], **f
         "response": '{"price": 120}',
     }
     values.update(fields)
-    return CallRecord(turn=turn, seat=seat, attempt=attempt, request=request, **values)  # type: ignore[arg-type]
+    return LLMCall(turn=turn, seat=seat, attempt=attempt, request=request, **values)  # type: ignore[arg-type]
 
 
 def calls_database(path: Path) -> Path:
