@@ -16,7 +16,7 @@ else
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 endif
 
-.PHONY: setup run test lint bench test-vllm clean
+.PHONY: setup browser run test lint bench test-vllm clean
 
 setup: $(STAMP)
 
@@ -35,8 +35,21 @@ $(STAMP): pyproject.toml Makefile
 run: setup
 	$(VENV)/bin/glee run $(ARGS)
 
-test: setup
+test: setup browser
 	$(VENV)/bin/pytest $(ARGS)
+
+# The browser tests of glee serve-web (tests/test_web.py) drive Debian's headless Chromium. As root
+# this installs it when missing; otherwise it says the command once and the tests go on (the browser
+# tests then fail with the same instruction).
+BROWSER_INSTALL := apt-get install -y --no-install-recommends chromium chromium-driver
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(BROWSER_INSTALL) -qq >/dev/null; \
+	else \
+	    echo "browser tests need Chromium: run  sudo apt-get update && sudo $(BROWSER_INSTALL)"; \
+	fi
 
 lint: setup
 	$(VENV)/bin/ruff check glee tests
