@@ -44,8 +44,17 @@ def _job(cfg: DictConfig) -> None:
         config = to_run_config(cfg, overrides, experiment=str(hydra_cfg.runtime.choices.get("experiment") or "single"))
         sweep = hydra_cfg.mode == RunMode.MULTIRUN
         if sweep:
-            config = config.model_copy(update={"db": Path(hydra_cfg.runtime.output_dir) / SHARD_NAME})
-        summary = run(config)
+            from glee.sweeps import ShardSink
+
+            shard = Path(hydra_cfg.runtime.output_dir) / SHARD_NAME
+            sink = ShardSink(shard, target=config.db)
+            config = config.model_copy(update={"db": shard})
+            try:
+                summary = run(config, sink=sink)
+            finally:
+                sink.close()
+        else:
+            summary = run(config)
         if not config.progress:  # with its progress bar, run() prints this itself
             print(summary.text(), file=sys.stderr)
         if summary.error:
@@ -85,6 +94,10 @@ def run_command(args: list[str]) -> int:
         except GleeError as exc:
             print(f"glee: error: {exc}", file=sys.stderr)
             return 2
+    if parsed.multirun and not any(o.split("=", 1)[0].lstrip("+~") == "hydra.sweep.dir" for o in parsed.overrides):
+        from glee.sweeps import sweep_dir
+
+        args = [*args, f"hydra.sweep.dir={sweep_dir(parsed.overrides)}"]  # the same folder for the same sweep
     entry = hydra.main(config_path=str(CONFIG_DIR), config_name=PRIMARY, version_base="1.3")(_job)
     saved = sys.argv
     sys.argv = [saved[0] if saved else "glee", *args]

@@ -20,10 +20,12 @@ from glee.errors import ConfigError, validated
 from glee.games import FAMILIES, PARAMS
 from glee.games.grids import GRIDS
 from glee.players.base import Sampling
+from glee.sweeps import register_resolvers
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 PRIMARY = "run"
 SHARD_NAME = "shard.duckdb"
+register_resolvers()  # ${glee_job_dir:...} names a sweep job's folder (run.yaml)
 GROUPS = ("game", "player", "experiment")
 SEATS = ("player_1", "player_2")
 RUN_KEYS = (
