@@ -17,7 +17,16 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from glee.config import CONFIG_DIR, PRIMARY, SHARD_NAME, expand_seats, sweep_jobs, to_run_config, validate
+from glee.config import (
+    CONFIG_DIR,
+    PRIMARY,
+    SHARD_NAME,
+    expand_seats,
+    play_named_game,
+    sweep_jobs,
+    to_run_config,
+    validate,
+)
 from glee.errors import ConfigError, GleeError
 
 # --- glee run --------------------------------------------------------------------------------
@@ -86,6 +95,8 @@ def run_command(args: list[str]) -> int:
         parsed = get_args_parser().parse_args(args)
     except SystemExit as exc:
         return int(exc.code or 0)
+    named = play_named_game(parsed.overrides)  # a game named on the command line plays that game
+    args, parsed.overrides = [*args, *named[len(parsed.overrides) :]], named
     if not any(flag in args for flag in _HYDRA_INFO_FLAGS):
         try:
             jobs = sweep_jobs(parsed.overrides) if parsed.multirun else [parsed.overrides]

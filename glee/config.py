@@ -80,6 +80,19 @@ def _override_key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
 
 
+def names_a_game(overrides: list[str]) -> bool:
+    """Whether the command line picks or changes a game or a grid."""
+    return any(k in ("game", "grid") or k.startswith(("game.", "grid.")) for k in map(_override_key, overrides))
+
+
+def play_named_game(overrides: list[str]) -> list[str]:
+    """A game or grid named on the command line without an experiment plays that game
+    (`experiment=single`); with nothing named, the default experiment (the demo) plays."""
+    if names_a_game(overrides) and not any(_override_key(o) == "experiment" for o in overrides):
+        return [*overrides, "experiment=single"]
+    return overrides
+
+
 def names_a_seat(overrides: list[str]) -> bool:
     """Whether the command line picks or changes a seat (then it plays instead of the experiment's pairs)."""
     for override in overrides:
@@ -130,10 +143,10 @@ def _pairs(data: dict[str, Any], seat_named: bool, search: list[str]) -> list[tu
 
 def _game_sets(data: dict[str, Any], overrides: list[str], experiment: str) -> list[GameSet]:
     if data.get("games") is not None:
-        touched = [
-            k for k in map(_override_key, overrides) if k in ("game", "grid") or k.startswith(("game.", "grid."))
-        ]
-        if touched:
+        if names_a_game(overrides):
+            touched = [
+                k for k in map(_override_key, overrides) if k in ("game", "grid") or k.startswith(("game.", "grid."))
+            ]
             raise ConfigError(
                 f"{touched[0]}: experiment {experiment!r} plays its own `games` list, so game/grid overrides do not "
                 f"apply; change games.N.fixed (e.g. +games.0.fixed.max_rounds=10) or use experiment=single"

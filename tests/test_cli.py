@@ -13,7 +13,7 @@ import yaml
 from glee.api_keys import looks_like_key, refuse_secrets_in_config
 from glee.backends.spec import EndpointSpec
 from glee.cli import main
-from glee.config import CONFIG_DIR, expand_seats, validate
+from glee.config import CONFIG_DIR, expand_seats, play_named_game, validate
 from glee.engine import plan
 from glee.engine.specs import PlayerSpec
 from glee.errors import ConfigError
@@ -116,6 +116,23 @@ def test_the_default_run_is_the_demo() -> None:
     assert max(s.params.get("max_rounds", s.params.get("rounds", 0)) for s in specs) <= 4
 
 
+def test_naming_a_game_plays_that_game_instead_of_the_demo(tmp_path: Path) -> None:
+    assert play_named_game(["player_1=spe"]) == ["player_1=spe"]  # nothing named: the demo
+    assert play_named_game(["game=negotiation"]) == ["game=negotiation", "experiment=single"]
+    assert play_named_game(["grid=paper"]) == ["grid=paper", "experiment=single"]
+    assert play_named_game(["experiment=demo", "game.max_rounds=5"]) == ["experiment=demo", "game.max_rounds=5"]
+    db = tmp_path / "x.duckdb"
+    args = ["game=negotiation", "game.max_rounds=3", "player_1=spe", "player_2=fair", f"db={db}", "progress=false"]
+    result = glee("run", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [g[1:] for g in games_in(db)] == [("negotiation", "baseline:spe", "baseline:fair")]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT experiment FROM runs").fetchall() == [("single",)]
+    grid = glee("run", "grid={max_rounds:[2,3]}", "player_1=spe", "player_2=fair", f"db={db}", cwd=tmp_path)
+    assert grid.returncode == 0, grid.stderr
+    assert len(games_in(db)) == 3  # bargaining, the default game, over the grid
+
+
 def test_naming_a_seat_plays_it_instead_of_the_experiment_pairs() -> None:
     config = validate(expand_seats(["player_1=random", "player_2=fair"]))
     assert {(a.label(), b.label()) for a, b in config.pairs} == {("baseline:random", "baseline:fair")}
@@ -211,7 +228,7 @@ SECRET = "sk-proj-Zq8vN3xLw0pR7tY2uK5mB9cD"
         (["hydra/launcher=jobib"], ["hydra/launcher", "'jobib'", "joblib"]),
         (["pairs=[[spe,gpt6]]"], ["pairs.0.1", "'gpt6'", "smollm2"]),
         (["grid={detla:[1]}", "experiment=single"], ["grid.detla", "delta_1"]),
-        (["game.max_rounds=5"], ["game", "demo", "games"]),  # the demo lists its own games
+        (["experiment=demo", "game.max_rounds=5"], ["game", "demo", "games"]),  # the demo lists its own games
         (["n_games=="], ["n_games=="]),
         ([f"player_1.api_key={SECRET}"], ["player_1.api_key", "api_key_env"]),
         ([f"player_1.name={SECRET}"], ["player_1.name", "api_key_env"]),
