@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,19 @@ from glee.errors import ConfigError, GleeError
 
 
 class SweepEnd(Callback):
-    """At the end of a `-m` sweep, says where the shards are and how to merge them."""
+    """At the end of a `-m` sweep: a table of what each job did, where the shards are, how to merge them."""
+
+    def __init__(self) -> None:
+        self.started = time.time()
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.started = time.time()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from glee.sweeps import job_table
+
         sweep_dir = config.hydra.sweep.dir
+        print(f"\n{job_table(Path(sweep_dir), since=self.started - 1)}")
         print(f"\nshards: {sweep_dir}/*/{SHARD_NAME}\nmerge them: glee merge {sweep_dir} --out {config.db}")
 
 
@@ -51,9 +61,10 @@ def _job(cfg: DictConfig) -> None:
     overrides = list(hydra_cfg.overrides.task)
     try:
         config = to_run_config(cfg, overrides, experiment=str(hydra_cfg.runtime.choices.get("experiment") or "single"))
+        config = config.model_copy(update={"overrides": overrides})
         sweep = hydra_cfg.mode == RunMode.MULTIRUN
         if sweep:
-            from glee.sweeps import ShardSink
+            from glee.sweeps import ShardSink, write_job_summary
 
             shard = Path(hydra_cfg.runtime.output_dir) / SHARD_NAME
             sink = ShardSink(shard, target=config.db)
@@ -62,6 +73,7 @@ def _job(cfg: DictConfig) -> None:
                 summary = run(config, sink=sink)
             finally:
                 sink.close()
+            write_job_summary(shard.parent, overrides, summary)
         else:
             summary = run(config)
         if not config.progress:  # with its progress bar, run() prints this itself

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from glee.engine.record import GameRecord
+    from glee.engine.specs import RunSummary
     from glee.store.writer import WriteSummary
 
 SWEEP_ROOT = "multirun"
@@ -100,3 +102,63 @@ class ShardSink:
 
     def close(self) -> None:
         self.store.close()
+
+
+# --- the table at the end of a sweep ---------------------------------------------------------
+
+JOB_SUMMARY = "job.json"
+"""What a job did, written into its folder for the table at the end of the sweep."""
+
+
+class JobSummary(BaseModel):
+    """One sweep job's counts, read back by the process that launched the sweep."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    overrides: list[str]
+    played: int
+    skipped: int
+    failed: int
+    failures: dict[str, int] = Field(default_factory=dict)
+    error: str | None = None
+
+
+def write_job_summary(job_dir: Path, overrides: list[str], summary: RunSummary) -> None:
+    job = JobSummary(
+        overrides=overrides,
+        played=summary.played,
+        skipped=summary.skipped,
+        failed=summary.failed,
+        failures=summary.failures,
+        error=summary.error,
+    )
+    (job_dir / JOB_SUMMARY).write_text(job.model_dump_json(indent=1), encoding="utf-8")
+
+
+def job_table(sweep: Path, since: float = 0.0) -> str:
+    """A row per job of the sweep folder (summaries written after `since`, a time.time()): the overrides
+    that tell the jobs apart, played, skipped, failed (with reasons)."""
+    jobs = []
+    for path in sorted(sweep.glob(f"*/{JOB_SUMMARY}")):
+        if path.stat().st_mtime >= since:
+            jobs.append(JobSummary.model_validate_json(path.read_text(encoding="utf-8")))
+    if not jobs:
+        return "no job of this sweep finished"
+    common = set.intersection(*(set(j.overrides) for j in jobs)) if len(jobs) > 1 else set()
+    rows = [("job", "played", "skipped", "failed")]
+    for job in jobs:
+        shown = (re.sub(r"^player@(player_[12])=", r"\1=", o) for o in job.overrides if o not in common)
+        name = " ".join(shown) or "(no overrides)"
+        reasons = ", ".join(f"{r} {n}" for r, n in sorted(job.failures.items(), key=lambda kv: (-kv[1], kv[0])))
+        failed = f"{job.failed}" + (f" ({reasons})" if reasons else "")
+        rows.append((name, str(job.played), str(job.skipped), failed))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    total = [sum(int(getattr(j, k)) for j in jobs) for k in ("played", "skipped", "failed")]
+    lines.append(f"{len(jobs)} jobs: played {total[0]}, skipped {total[1]}, failed {total[2]}")
+    return "\n".join(line.rstrip() for line in lines)

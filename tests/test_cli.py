@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -407,7 +408,13 @@ def test_smollm2_plays_a_tiny_game_through_the_command(tmp_path: Path) -> None:
     with duckdb.connect(str(db), read_only=True) as con:
         calls = con.execute("SELECT count(*), count(response) FROM llm_calls WHERE game_id = ?", [gid]).fetchone()
         status = con.execute("SELECT status FROM games").fetchone()
+        run_row = con.execute("SELECT versions, overrides FROM runs").fetchone()
     assert calls is not None and calls[0] >= 1 and calls[1] >= 1
+    assert run_row is not None
+    [server] = json.loads(run_row[0])["servers"]  # the server glee started, and the GGUF it served
+    assert (server["backend"], server["package"]) == ("llamacpp", "llama-cpp-python")
+    assert server["version"] and server["model"].endswith(".gguf") and len(server["model_sha256"]) == 64
+    assert "player@player_1=smollm2" in json.loads(run_row[1])
     assert status is not None and status[0] in ("completed", "forfeit")
     assert SMOLLM2 in result.stdout
 

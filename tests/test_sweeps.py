@@ -3,10 +3,12 @@ clock, and each job skips the games already done in its shard or in the database
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from glee.sweeps import job_dir, sweep_dir
@@ -51,6 +53,10 @@ def test_running_a_sweep_again_plays_nothing(tmp_path: Path, launcher: str) -> N
     first = glee("run", *SWEEP, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert _played(first.stderr) == [2, 2]
+    table = first.stdout[first.stdout.index("job ") :].splitlines()
+    assert table[0].split() == ["job", "played", "skipped", "failed"]
+    assert [row.split() for row in table[1:3]] == [["player_1=fair", "2", "0", "0"], ["player_1=spe", "2", "0", "0"]]
+    assert table[3] == "2 jobs: played 4, skipped 0, failed 0"
     sweeps = list((tmp_path / "multirun").iterdir())
     assert len(sweeps) == 1 and sweeps[0].name.startswith("sweep-")
     shards = sorted(sweeps[0].glob("*/shard.duckdb"))
@@ -64,6 +70,10 @@ def test_running_a_sweep_again_plays_nothing(tmp_path: Path, launcher: str) -> N
     assert again.returncode == 0, again.stderr
     assert _played(again.stderr) == [0, 0]
     assert again.stderr.count("skipped (already done) 2") == 2
+    assert "2 jobs: played 0, skipped 4, failed 0" in again.stdout
+    with duckdb.connect(str(shards[1]), read_only=True) as con:
+        recorded = [json.loads(r[0]) for r in con.execute("SELECT overrides FROM runs ORDER BY started_at").fetchall()]
+    assert len(recorded) == 2 and "player@player_1=spe" in recorded[0] and "game=bargaining" in recorded[0]
     assert list((tmp_path / "multirun").iterdir()) == sweeps
     assert [len(games_in(s)) for s in shards] == [2, 2]
 

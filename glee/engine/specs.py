@@ -111,6 +111,8 @@ class RunConfig(BaseModel):
     max_games_in_flight: int = Field(64, ge=1)
     progress: bool = True
     """Show a progress bar on stderr."""
+    overrides: list[str] = Field(default_factory=list)
+    """The command-line overrides it was composed from (recorded in runs.overrides; nothing played depends on them)."""
 
     @field_validator("pairs")
     @classmethod
@@ -118,6 +120,19 @@ class RunConfig(BaseModel):
         if not pairs:
             raise ValueError("pairs must name at least one pair of players")
         return pairs
+
+
+def failure_reason(error: str | None, kind: str | None = None) -> str:
+    """What a failed game is counted under: its error kind when recorded, else the exception's name
+    (the first word of the stored error, or of a traceback's last line)."""
+    if kind:
+        return kind
+    lines = [line.strip() for line in (error or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return "unknown"
+    line = lines[-1] if lines[0].startswith("Traceback") else lines[0]
+    head = line.split(":", 1)[0].strip()
+    return head if head.replace(".", "").replace("_", "").isalnum() else line[:80]
 
 
 class RunSummary(BaseModel):
@@ -137,6 +152,8 @@ class RunSummary(BaseModel):
     """Stopped by Ctrl-C before every planned game was played."""
     error: str | None = None
     """Why the run stopped early (an endpoint that cannot work), if it did."""
+    failures: dict[str, int] = Field(default_factory=dict)
+    """Failed games by reason (see failure_reason), most frequent first when printed."""
     wall_s: float = 0.0
     turns: int = 0
     prompt_tokens: int = 0
@@ -164,6 +181,9 @@ class RunSummary(BaseModel):
             f"  {self.wall_s:.1f} s, {self.games_per_s:.1f} games/s, {self.turns_per_s:.1f} turns/s, "
             f"tokens {self.prompt_tokens} prompt + {self.completion_tokens} completion",
         ]
+        if self.failures:
+            reasons = sorted(self.failures.items(), key=lambda kv: (-kv[1], kv[0]))
+            lines.append(f"  failed {self.failed}: " + ", ".join(f"{reason} {n}" for reason, n in reasons))
         if self.error:
             lines.append(f"  stopped: {self.error}")
         return "\n".join(lines)

@@ -89,7 +89,8 @@ class Store:
     def begin_run(
         self, run_id: str, config: dict[str, Any], experiment: str | None = None, versions: dict[str, Any] | None = None
     ) -> None:
-        """Record a run (its config scrubbed of anything key-like) with the versions behind its games."""
+        """Record a run (its config scrubbed of anything key-like) with the versions behind its games;
+        the config's `overrides` (the command line) go to their own column."""
         info = {
             "glee": glee.__version__,
             "python": platform.python_version(),
@@ -98,9 +99,20 @@ class Store:
             "protocol": PROTOCOL_VERSION,
             **(versions or {}),
         }
+        config = dict(config)
+        overrides = config.pop("overrides", None)
         self.con.execute(
-            "INSERT INTO runs (run_id, started_at, config, git_commit, versions, experiment) VALUES (?, ?, ?, ?, ?, ?)",
-            [run_id, datetime.now(UTC), json.dumps(scrub(config)), git_commit(), json.dumps(info), experiment],
+            "INSERT INTO runs (run_id, started_at, config, git_commit, versions, experiment, overrides) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                datetime.now(UTC),
+                json.dumps(scrub(config)),
+                git_commit(),
+                json.dumps(info),
+                experiment,
+                json.dumps(scrub(overrides)) if overrides is not None else None,
+            ],
         )
 
     def write(self, records: Sequence[GameRecord]) -> WriteSummary:

@@ -84,8 +84,14 @@ def view_sql(family: Family) -> str:
     )
 
 
+MIGRATIONS = ("ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides JSON",)
+"""Columns added since the first schema, for databases created before them (each idempotent)."""
+
+
 def create(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the tables (if missing) and (re)create the views; safe to run on every open."""
+    """Create the tables (if missing), migrate older files and (re)create the views; safe on every open."""
     con.execute(table_ddl())
+    for statement in MIGRATIONS:
+        con.execute(statement)
     for family in FAMILIES:
         con.execute(view_sql(family))
