@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml Makefile
 	        -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION); \
 	fi
 	$(PY) -m pip install --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
-	$(PY) -m pip install -e '.[local,sweep,web,test]'
+	$(PY) -m pip install -e '.[local,sweep,web,sql,test]'
 	touch $(STAMP)
 
 run: setup

@@ -10,6 +10,8 @@ the command with one line naming it.
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -201,6 +203,44 @@ def import_glee_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def duckdb_cli() -> str | None:
+    """The DuckDB command line (PyPI's `duckdb-cli`, the `sql` extra) of this environment, or on PATH."""
+    beside = Path(sys.executable).with_name("duckdb")
+    return str(beside) if beside.is_file() else shutil.which("duckdb")
+
+
+def sql_command(args: argparse.Namespace) -> int:
+    """`glee sql DB [QUERY]`: the query's result as a table, or DuckDB's own prompt; read-only either way."""
+    from glee.store import open_store
+
+    if not args.db.exists():
+        raise ConfigError(f"db: no database at {str(args.db)!r}")
+    if args.query is None:
+        cli = duckdb_cli()
+        if cli is None:
+            raise ConfigError(
+                "query: none given and no DuckDB command line for a prompt; allowed: a query, "
+                "or install it with pip install 'glee-bench[sql]'"
+            )
+        # The prompt is DuckDB's own (history, completion, .commands): no need to write one.
+        return subprocess.call([cli, "-readonly", str(args.db)])
+    import duckdb
+
+    store = open_store(args.db, read_only=True)
+    try:
+        relation = store.con.sql(args.query)
+        if relation is not None:
+            # The terminal's width; piped or captured output is not cut to a width.
+            width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 100_000
+            relation.show(max_rows=args.max_rows, max_width=width)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"query: {first}") from None
+    finally:
+        store.close()
+    return 0
+
+
 def play_command(args: argparse.Namespace) -> int:
     from glee.play.terminal import play_command as play_in_terminal
 
@@ -241,6 +281,11 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("root", type=Path, help="the folder holding the original games")
     imp.add_argument("--db", type=Path, default=Path("data/glee.duckdb"))
     imp.set_defaults(handler=import_glee_command)
+    sql = sub.add_parser("sql", help="query a database in SQL (read-only): a query's result, or DuckDB's prompt")
+    sql.add_argument("db", type=Path, metavar="DB", help="e.g. data/glee.duckdb")
+    sql.add_argument("query", nargs="?", metavar="QUERY", help="without it, DuckDB's interactive prompt")
+    sql.add_argument("--max-rows", type=int, default=100, help="rows shown (default 100)")
+    sql.set_defaults(handler=sql_command)
     play = sub.add_parser(
         "play",
         help="play one game yourself in the terminal: glee play [game=NAME] [opponent=NAME] [seat=1|2] [name=YOU]",

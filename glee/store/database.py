@@ -57,7 +57,13 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
                 f"db: {path} is open for writing{who}; one process writes a database file - wait for it, "
                 f"or give this run its own file (db=...) and combine them with `glee merge`"
             ) from None
-        raise ConfigError(f"db: cannot open {path}: {text}") from None
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        if "created with a newer version of DuckDB" in text:
+            raise ConfigError(
+                f"db: {path} was written by a newer DuckDB than this one ({duckdb.__version__}): {first}; "
+                f"allowed: files of DuckDB up to {duckdb.__version__} (glee pins duckdb<2)"
+            ) from None
+        raise ConfigError(f"db: cannot open {path}: {first}") from None
 
 
 class Store:
