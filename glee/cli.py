@@ -96,7 +96,64 @@ def _job(cfg: DictConfig) -> None:
     print(example_query(config.db))
 
 
-_HYDRA_INFO_FLAGS = ("--help", "-h", "--hydra-help", "--version", "--info", "-i", "--shell-completion", "-sc")
+_HYDRA_INFO_FLAGS = ("--hydra-help", "--version", "--info", "-i", "--shell-completion", "-sc")
+
+
+def run_help() -> str:
+    """`glee run --help`: glee's own words, with the options of its config groups."""
+    from glee.config import RUN_KEYS, player_names
+
+    def options(group: str) -> str:
+        return ", ".join(sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml")))
+
+    return f"""usage: glee run [KEY=VALUE ...] [-m] [--cfg job] [--config-dir DIR]
+
+Plays every game of an experiment that the database lacks, then prints a table per family and
+agent. With nothing named it plays the demo; naming a game (game=NAME, game.KEY=VALUE, grid=...)
+plays that game; naming a seat (player_1=NAME) plays that pair instead of the experiment's pairs.
+
+choices (NAME=OPTION):
+  experiment=   {options("experiment")}  (default: demo)
+  game=         {options("game")}  (default: bargaining)
+  player_1=, player_2=
+                {", ".join(player_names())}  (default: spe)
+
+keys (KEY=VALUE): {", ".join(k for k in RUN_KEYS if k not in ("game", "player_1", "player_2"))}
+  e.g. n_games=3 swap_seats=true db=data/x.duckdb grid='{{delta_1:[0.8,0.9]}}' game.max_rounds=10
+  a seat's fields: player_1.temperature=0.7 player_1.model=PATH +player_1.endpoint.engine_args.n_threads=4
+
+options:
+  -m, --multirun    one job per combination of comma-separated values (player_1=spe,fair); the jobs
+                    write shards under multirun/sweep-<hash>; the same command again resumes them
+  hydra/launcher=joblib|submitit_local|submitit_slurm
+                    how -m runs its jobs (hydra.launcher.n_jobs=2, hydra.launcher.partition=gpu, ...)
+  --cfg job         print the composed config (of every job, with -m) and play nothing
+  --config-dir DIR  a folder of your own configs, e.g. DIR/player/NAME.yaml, searched after glee's
+  --hydra-help      Hydra's own options
+
+Every configuration is validated before anything is played or written; a wrong key or value ends
+the command with one line naming it (exit status 2). See README.md, "Command line".
+"""
+
+
+def print_sweep_configs(parsed: argparse.Namespace) -> int:
+    """`glee run -m --cfg job|hydra|all`: each job's composed config, as Hydra prints one run's."""
+    from omegaconf import OmegaConf
+
+    from glee.config import compose_config
+
+    if parsed.package:
+        raise ConfigError(f"--package: got {parsed.package!r}; allowed: none with -m (print whole configs)")
+    search = [f"hydra.searchpath=[file://{Path(parsed.config_dir).resolve()}]"] if parsed.config_dir else []
+    jobs = sweep_jobs(parsed.overrides)
+    for i, job in enumerate(jobs):
+        validate(job, Path(parsed.config_dir) if parsed.config_dir else None)
+        cfg = compose_config(PRIMARY, [*search, *job], hydra_node=parsed.cfg != "job")
+        if parsed.cfg == "hydra":
+            cfg = OmegaConf.create({"hydra": OmegaConf.to_container(cfg.hydra, resolve=False)})
+        print(f"# job {i}: {' '.join(job)}")
+        print(OmegaConf.to_yaml(cfg, resolve=parsed.resolve))
+    return 0
 
 
 def run_command(args: list[str]) -> int:
@@ -109,8 +166,17 @@ def run_command(args: list[str]) -> int:
         parsed = get_args_parser().parse_args(args)
     except SystemExit as exc:
         return int(exc.code or 0)
+    if parsed.help:
+        print(run_help(), end="")
+        return 0
     named = play_named_game(parsed.overrides)  # a game named on the command line plays that game
     args, parsed.overrides = [*args, *named[len(parsed.overrides) :]], named
+    if parsed.multirun and parsed.cfg:  # Hydra prints one config only, and refuses -m with --cfg
+        try:
+            return print_sweep_configs(parsed)
+        except GleeError as exc:
+            print(f"glee: error: {exc}", file=sys.stderr)
+            return 2
     if not any(flag in args for flag in _HYDRA_INFO_FLAGS):
         try:
             jobs = sweep_jobs(parsed.overrides) if parsed.multirun else [parsed.overrides]
@@ -170,12 +236,12 @@ def merge_command(args: argparse.Namespace) -> int:
 
 def show_command(args: argparse.Namespace) -> int:
     from glee.analysis.summary import transcript
-    from glee.store import load_game, open_store
+    from glee.store import load_game, open_store, resolve_game_id
 
     if not args.db.exists():
         raise ConfigError(f"--db: no database at {str(args.db)!r}")
     with open_store(args.db, read_only=True) as store:
-        record = load_game(store, args.game_id)
+        record = load_game(store, resolve_game_id(store, args.game_id))
     print(transcript(record))
     return 0
 
@@ -268,7 +334,7 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("--out", type=Path, required=True, help="the database to write (created if missing)")
     merge.set_defaults(handler=merge_command)
     show = sub.add_parser("show", help="print one game's transcript: parameters, players, turns, outcome")
-    show.add_argument("game_id")
+    show.add_argument("game_id", help="a game id, or enough of its start to be unique")
     show.add_argument("--db", type=Path, default=Path("data/glee.duckdb"))
     show.set_defaults(handler=show_command)
     report = sub.add_parser("report", help="write a static HTML report of a database")

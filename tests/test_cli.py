@@ -18,6 +18,7 @@ from glee.config import CONFIG_DIR, expand_seats, play_named_game, validate
 from glee.engine import plan
 from glee.engine.specs import PlayerSpec
 from glee.errors import ConfigError
+from glee.players.base import Sampling
 
 GLEE = [str(Path(sys.executable).parent / "glee")]
 """The installed console script (make setup installs the project in editable mode)."""
@@ -231,6 +232,9 @@ SECRET = "sk-proj-Zq8vN3xLw0pR7tY2uK5mB9cD"
         (["grid={detla:[1]}", "experiment=single"], ["grid.detla", "delta_1"]),
         (["experiment=demo", "game.max_rounds=5"], ["game", "demo", "games"]),  # the demo lists its own games
         (["n_games=="], ["n_games=="]),
+        (["player_1=spe", "player_1.temperature=0.7"], ["player_1.sampling.temperature", "0.7", "'spe'", "strategy"]),
+        (["player_2=fair", "player_2.max_attempts=5"], ["player_2.max_attempts", "5", "'fair'", "baseline"]),
+        (["-m", "player_1=spe,random", "player_1.seed=3"], ["player_1.sampling.seed", "3", "'spe'"]),
         ([f"player_1.api_key={SECRET}"], ["player_1.api_key", "api_key_env"]),
         ([f"player_1.name={SECRET}"], ["player_1.name", "api_key_env"]),
         (["player_1=gpt-4o-mini", "player_1.endpoint.token=abc"], ["player_1.endpoint.token", "api_key_env"]),
@@ -438,3 +442,56 @@ def test_import_glee_then_report(tmp_path: Path) -> None:
 
     missing = glee("import-glee", str(tmp_path / "nowhere"), "--db", str(db), cwd=tmp_path)
     assert missing.returncode == 2 and "nowhere" in missing.stderr and "Traceback" not in missing.stderr
+
+
+# --- glee's own help, -m --cfg, show by prefix, baselines take no sampling -------------------
+
+
+def test_run_help_is_glee_s_own(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Hydra" not in out.replace("--hydra-help      Hydra's own options", "")
+    assert out.startswith("usage: glee run")
+    assert "paper_bargaining" in out and "smollm2" in out and "negotiation" in out and "-m, --multirun" in out
+    assert "study" not in out  # a serve-web config, not a group of glee run
+
+
+def test_a_sweep_with_cfg_prints_every_job_and_plays_nothing(tmp_path: Path) -> None:
+    result = glee("run", "-m", "--cfg", "job", "player_1=spe,fair", "player_2=random", "game=negotiation", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    jobs = result.stdout.split("# job ")[1:]
+    assert len(jobs) == 2 and "Traceback" not in result.stderr
+    for job, strategy in zip(jobs, ("spe", "fair"), strict=True):
+        printed = yaml.safe_load(job.split("\n", 1)[1])
+        assert printed["player_1"]["strategy"] == strategy and printed["game"]["family"] == "negotiation"
+        assert "hydra" not in printed
+    assert not (tmp_path / "multirun").exists() and not (tmp_path / "data").exists()
+    bad = glee("run", "-m", "--cfg", "job", "n_games=1,0", cwd=tmp_path)
+    assert bad.returncode == 2 and "n_games" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_baseline_takes_no_sampling_in_any_spelling() -> None:
+    with pytest.raises(ValueError, match="baseline"):
+        PlayerSpec(kind="baseline", strategy="spe", sampling=Sampling(temperature=0.7))
+    with pytest.raises(ConfigError, match=r"pairs\.0\.0\.sampling\.temperature: got 0\.7"):
+        validate(["experiment=single", "pairs=[[{kind:baseline,strategy:spe,sampling:{temperature:0.7}},spe]]"])
+    assert validate(expand_seats(["player_1=spe", "player_1.name=me"])).pairs[0][0].label() == "me"
+
+
+def test_show_takes_a_unique_prefix_of_a_game_id(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    rounds = ",".join(str(n) for n in range(1, 18))  # 17 hex ids: two of them share a first digit
+    args = [f"grid={{max_rounds:[{rounds}]}}", "player_1=spe", "player_2=fair", f"db={db}", "progress=false"]
+    assert glee("run", *args, cwd=tmp_path).returncode == 0
+    ids = [g[0] for g in games_in(db)]
+    unique = next(i[:n] for n in range(1, 17) for i in ids if sum(j.startswith(i[:n]) for j in ids) == 1)
+    shown = glee("show", unique, "--db", str(db), cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    [full] = [i for i in ids if i.startswith(unique)]
+    assert full in shown.stdout
+    assert len(ids) == 17
+    shared = next(i[:1] for i in ids if sum(j.startswith(i[:1]) for j in ids) > 1)
+    ambiguous = glee("show", shared, "--db", str(db), cwd=tmp_path)
+    assert ambiguous.returncode == 2 and f"{shared!r} is the start of more than one game" in ambiguous.stderr
+    none = glee("show", "zz", "--db", str(db), cwd=tmp_path)
+    assert none.returncode == 2 and "no game starts with 'zz'" in none.stderr

@@ -35,6 +35,9 @@ class PlayerSpec(BaseModel):
             raise ValueError("an llm player needs an endpoint")
         if self.kind == "baseline" and self.strategy is None:
             raise ValueError("a baseline player needs a strategy (spe, random or fair)")
+        if self.kind == "baseline" and beyond_baseline(self.model_dump(mode="json")):
+            key = next(iter(beyond_baseline(self.model_dump(mode="json"))))
+            raise ValueError(f"a baseline player plays by its rule and takes no {key}")
         return self
 
     def label(self) -> str:
@@ -57,6 +60,34 @@ class PlayerSpec(BaseModel):
                 data["endpoint"].pop(key, None)
             data["endpoint"]["engine_args"] = self.endpoint.model_engine_args()
         return data
+
+
+class BaselineSpec(BaseModel):
+    """The fields of PlayerSpec that a baseline takes: it plays by its rule, so no endpoint,
+    sampling or re-asks (a value for one of those is refused, never silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["baseline"] = "baseline"
+    strategy: Strategy = "spe"
+    name: str | None = None
+
+
+def beyond_baseline(player: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a player config (dotted keys, e.g. `sampling.temperature`) that differ from
+    PlayerSpec's defaults and that a baseline does not take."""
+    out: dict[str, Any] = {}
+    for key, value in player.items():
+        if key in BaselineSpec.model_fields or key not in PlayerSpec.model_fields:
+            continue  # unknown keys are PlayerSpec's to refuse
+        default = PlayerSpec.model_fields[key].get_default(call_default_factory=True)
+        if isinstance(default, BaseModel) and isinstance(value, dict):
+            for sub, sub_value in value.items():
+                if sub not in type(default).model_fields or sub_value != getattr(default, sub):
+                    out[f"{key}.{sub}"] = sub_value
+        elif value != (default.model_dump(mode="json") if isinstance(default, BaseModel) else default):
+            out[key] = value
+    return out
 
 
 class GameSpec(BaseModel):

@@ -2,7 +2,7 @@
 
 from glee.store.database import Store, open_store, scrub
 from glee.store.merge import MergeSummary, merge
-from glee.store.readers import list_games, load_game, prompt_of
+from glee.store.readers import list_games, load_game, prompt_of, resolve_game_id
 from glee.store.schema import TABLES, VIEWS
 from glee.store.writer import WriteSummary, write_games
 
@@ -17,6 +17,7 @@ __all__ = [
     "merge",
     "open_store",
     "prompt_of",
+    "resolve_game_id",
     "scrub",
     "write_games",
 ]
