@@ -323,7 +323,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glee",
         description="Two-player language-based economic games: play sweeps, store them in DuckDB, analyze them.",
-        epilog="`glee run --help` shows the Hydra options and the config groups.",
+        epilog="`glee run --help` shows the options of glee run and of its config groups.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", help="play an experiment: glee run [experiment=NAME] [player_1=NAME] [KEY=VALUE ...] [-m]")
