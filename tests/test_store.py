@@ -307,6 +307,16 @@ def test_merge_combines_shards_and_drops_duplicates(tmp_path: Path) -> None:
         merge([tmp_path / "missing.duckdb"], out)
 
 
+def test_merge_reads_a_shard_whose_path_has_quotes(tmp_path: Path) -> None:
+    folder = tmp_path / "o'brien'; DROP TABLE games; --"
+    folder.mkdir()
+    shard, out = folder / "shard.duckdb", tmp_path / "out.duckdb"
+    run(small_config(shard, [(baseline("spe"), baseline("fair"))]))
+    assert merge([shard], out).games_added == 12
+    with open_store(out, read_only=True) as store:
+        assert store.con.execute("SELECT count(*) FROM games").fetchone() == (12,)
+
+
 def test_configs_are_scrubbed_of_anything_key_like() -> None:
     config = {
         "pairs": [{"endpoint": {"api_key": "abc", "api_key_env": "OPENAI_API_KEY", "base_url": "sk-1234567890abcdef"}}],
