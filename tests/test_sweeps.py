@@ -47,9 +47,16 @@ def _played(stderr: str) -> list[int]:
     return [int(n) for n in re.findall(r"played (\d+):", stderr)]
 
 
-@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+LAUNCHERS = {
+    "basic": [],
+    "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+    "submitit_local": ["hydra/launcher=submitit_local"],
+}
+
+
+@pytest.mark.parametrize("launcher", list(LAUNCHERS))
 def test_running_a_sweep_again_plays_nothing(tmp_path: Path, launcher: str) -> None:
-    launch = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"] if launcher == "joblib" else []
+    launch = LAUNCHERS[launcher]
     first = glee("run", *SWEEP, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert _played(first.stderr) == [2, 2]
@@ -68,8 +75,7 @@ def test_running_a_sweep_again_plays_nothing(tmp_path: Path, launcher: str) -> N
 
     again = glee("run", *SWEEP, *launch, cwd=tmp_path)  # the same sweep, on this launcher
     assert again.returncode == 0, again.stderr
-    assert _played(again.stderr) == [0, 0]
-    assert again.stderr.count("skipped (already done) 2") == 2
+    # submitit jobs log to their own files, so the jobs' counts are read from the table of the sweep
     assert "2 jobs: played 0, skipped 4, failed 0" in again.stdout
     with duckdb.connect(str(shards[1]), read_only=True) as con:
         recorded = [json.loads(r[0]) for r in con.execute("SELECT overrides FROM runs ORDER BY started_at").fetchall()]
