@@ -136,19 +136,25 @@ the command with one line naming it (exit status 2). See README.md, "Command lin
 """
 
 
+def _names_sweep_dir(overrides: list[str]) -> bool:
+    return any(o.split("=", 1)[0].lstrip("+~") == "hydra.sweep.dir" for o in overrides)
+
+
 def print_sweep_configs(parsed: argparse.Namespace) -> int:
     """`glee run -m --cfg job|hydra|all`: each job's composed config, as Hydra prints one run's."""
     from omegaconf import OmegaConf
 
     from glee.config import compose_config
+    from glee.sweeps import sweep_dir
 
     if parsed.package:
         raise ConfigError(f"--package: got {parsed.package!r}; allowed: none with -m (print whole configs)")
     search = [f"hydra.searchpath=[file://{Path(parsed.config_dir).resolve()}]"] if parsed.config_dir else []
+    where = [] if _names_sweep_dir(parsed.overrides) else [f"hydra.sweep.dir={sweep_dir(parsed.overrides)}"]
     jobs = sweep_jobs(parsed.overrides)
     for i, job in enumerate(jobs):
         validate(job, Path(parsed.config_dir) if parsed.config_dir else None)
-        cfg = compose_config(PRIMARY, [*search, *job], hydra_node=parsed.cfg != "job")
+        cfg = compose_config(PRIMARY, [*search, *job, *where], hydra_node=parsed.cfg != "job")
         if parsed.cfg == "hydra":
             cfg = OmegaConf.create({"hydra": OmegaConf.to_container(cfg.hydra, resolve=False)})
         print(f"# job {i}: {' '.join(job)}")
@@ -185,7 +191,7 @@ def run_command(args: list[str]) -> int:
         except GleeError as exc:
             print(f"glee: error: {exc}", file=sys.stderr)
             return 2
-    if parsed.multirun and not any(o.split("=", 1)[0].lstrip("+~") == "hydra.sweep.dir" for o in parsed.overrides):
+    if parsed.multirun and not _names_sweep_dir(parsed.overrides):
         from glee.sweeps import sweep_dir
 
         args = [*args, f"hydra.sweep.dir={sweep_dir(parsed.overrides)}"]  # the same folder for the same sweep
