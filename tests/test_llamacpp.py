@@ -24,7 +24,7 @@ import pytest
 
 from glee.backends import ManagedServer
 from glee.backends.dialects import cap_string_lengths
-from glee.backends.launch import smollm2_gguf
+from glee.backends.llamacpp import smollm2_gguf
 from glee.backends.spec import EndpointSpec
 from glee.errors import EndpointDown
 from glee.games import NATURE, Family, GameState, Seat, new_game, parse_params
@@ -90,7 +90,7 @@ async def play(state: GameState, players: dict[Seat, Player], tally: Tally) -> G
         if isinstance(players[seat], LLMPlayer):
             first = decision.attempts[0]
             counts = tally.turns[(state.family, state.kind())]
-            counts[0] += first.error is None
+            counts[0] += first.rejection is None
             counts[1] += 1
             for attempt in decision.attempts:
                 assert attempt.call is not None
@@ -155,8 +155,8 @@ async def test_structured_requests_get_schema_valid_json(smollm2_server: Managed
         messages = [{"role": "user", "content": f"Make your move in a {family} game. Answer with JSON."}]
         reply = await endpoint.complete(messages, short, SAMPLING.model_copy(update={"max_tokens": 400}))
         assert reply.finish_reason == "stop"
-        jsonschema.validate(json.loads(reply.text), short)
-        jsonschema.validate(json.loads(reply.text), schema)
+        jsonschema.validate(json.loads(reply.response or ""), short)
+        jsonschema.validate(json.loads(reply.response or ""), schema)
         assert reply.model == "SmolLM2-135M-Instruct"
         assert reply.completion_tokens and reply.prompt_tokens
     await endpoint.aclose()
@@ -173,7 +173,7 @@ async def test_a_managed_llamacpp_server_starts_answers_and_stops_without_orphan
             {"type": "object", "properties": {"answer": {"enum": ["yes", "no"]}}, "required": ["answer"]},
             SAMPLING,
         )
-        assert json.loads(reply.text)["answer"] in ("yes", "no")
+        assert json.loads(reply.response or "")["answer"] in ("yes", "no")
         # What served the games, for runs.versions: the package version and the GGUF's digest.
         gguf = Path(smollm2_gguf())
         assert server.provenance == {

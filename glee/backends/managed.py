@@ -29,8 +29,8 @@ from typing import Any
 
 import openai
 
+from glee.backends.base import backend_of
 from glee.backends.endpoint import endpoint_label
-from glee.backends.launch import launch_command
 from glee.backends.spec import EndpointSpec
 from glee.errors import EndpointDown
 
@@ -42,9 +42,6 @@ _POLL_S = 0.25
 
 _running: set[subprocess.Popen[bytes]] = set()
 """Servers started and not yet stopped, for the atexit guard."""
-
-SERVER_PACKAGES = {"llamacpp": "llama-cpp-python", "vllm": "vllm"}
-"""The distribution whose version is recorded for each backend's server."""
 
 _digests: dict[tuple[str, int, int], str] = {}
 
@@ -88,6 +85,10 @@ def _kill_leftovers() -> None:
         _kill_group(process, signal.SIGKILL)
         process.wait()
     _running.clear()
+
+
+class PortTaken(EndpointDown):
+    """The server exited because another process took its port first (then a new port is tried)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -148,13 +149,13 @@ class ManagedServer:
             try:
                 await self._start_once()
                 return
-            except EndpointDown as exc:
-                if attempt == 2 or "address already in use" not in str(exc).lower():
+            except PortTaken:
+                if attempt == 2:
                     raise
 
     async def _start_once(self) -> None:
         self.port = free_port(self.host)
-        self.command = launch_command(self.spec, self.host, self.port)
+        self.command = backend_of(self.spec).launch_command(self.spec, self.host, self.port)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.label)
         self.log_path = self.log_dir / f"{safe}-{self.port}.log"
@@ -177,24 +178,21 @@ class ManagedServer:
             self.stop_now()
             raise
 
-    def _served_version(self) -> str | None:
+    def _served_version(self, path: str) -> str | None:
         try:
-            with urllib.request.urlopen(f"http://{self.host}:{self.port}/version", timeout=5.0) as reply:
+            with urllib.request.urlopen(f"http://{self.host}:{self.port}{path}", timeout=5.0) as reply:
                 version = json.loads(reply.read()).get("version")
         except (OSError, ValueError, AttributeError):
             return None
         return str(version) if version else None
 
     async def _describe(self) -> dict[str, Any]:
-        backend = self.spec.backend
+        kind = backend_of(self.spec)
         model = self.command[self.command.index("--model") + 1] if "--model" in self.command else self.spec.model
-        info: dict[str, Any] = {"label": self.label, "backend": backend, "package": SERVER_PACKAGES.get(backend)}
-        version = None
-        if backend == "vllm":  # vLLM says its own version (GET /version)
-            version = await asyncio.to_thread(self._served_version)
-        program = Path(self.command[0]).name
-        if version is None and backend in SERVER_PACKAGES and program.startswith("python"):
-            version = await asyncio.to_thread(package_version, self.command[0], SERVER_PACKAGES[backend])
+        info: dict[str, Any] = {"label": self.label, "backend": kind.name, "package": kind.server_package}
+        version = await asyncio.to_thread(self._served_version, kind.version_path) if kind.version_path else None
+        if version is None and kind.server_package and Path(self.command[0]).name.startswith("python"):
+            version = await asyncio.to_thread(package_version, self.command[0], kind.server_package)
         info["version"] = version
         info["model"] = model
         if model and Path(model).is_file():
@@ -209,7 +207,10 @@ class ManagedServer:
             while True:
                 code = self._process.poll()
                 if code is not None:
-                    raise EndpointDown(self._failure(f"the server exited with code {code} before it answered"))
+                    failure = self._failure(f"the server exited with code {code} before it answered")
+                    # The server says so only in its log (the text is the operating system's).
+                    taken = "address already in use" in log_tail(self.log_path).lower()
+                    raise (PortTaken if taken else EndpointDown)(failure)
                 try:
                     await client.models.list()
                     log.info("%s answers at %s", self.label, self.base_url)

@@ -29,7 +29,6 @@ from glee.engine.plan import plan
 from glee.engine.players import endpoint_specs, player_factory
 from glee.engine.record import GameRecord
 from glee.engine.specs import GameSpec, RunConfig, RunSummary, failure_reason
-from glee.errors import EndpointDown
 
 BATCH = 1000
 """Games per write transaction (at most); a partial batch is written after FLUSH_S."""
@@ -87,7 +86,7 @@ class Sweep:
             record = await play(spec, self.make_player, self.summary.run_id)
             self.count(record)
             await self.queue.put(record)
-            if record.error and record.error.startswith(f"{EndpointDown.__name__}:"):
+            if record.error_kind == "endpoint_down":
                 self.stop(record.error)
             await asyncio.sleep(0)  # let the writer and other workers in after each game
 
@@ -99,7 +98,7 @@ class Sweep:
             s.forfeit += 1
         else:
             s.failed += 1
-            reason = failure_reason(record.error, getattr(record, "error_kind", None))
+            reason = failure_reason(record.error, record.error_kind)
             s.failures[reason] = s.failures.get(reason, 0) + 1
         s.turns += len(record.turns)
         for call in record.calls:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from glee.backends.spec import EndpointSpec
 from glee.engine.match import PlayerFactory
-from glee.engine.plan import PROMPT_VERSION, derive_seed, game_id
+from glee.engine.plan import derive_seed, game_id
 from glee.engine.players import player_factory
 from glee.engine.record import GameRecord
 from glee.engine.specs import GameSpec, PlayerSpec
@@ -22,7 +22,7 @@ from glee.games.base import other, seat_names
 from glee.play.config import Seating
 from glee.players.base import ChatEndpoint, Player
 from glee.players.human import HumanInput, HumanPlayer, rules_text
-from glee.prompts import money
+from glee.prompts import PROMPT_VERSION, money
 
 
 def human_spec(name: str) -> PlayerSpec:
