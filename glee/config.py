@@ -15,15 +15,17 @@ from omegaconf import DictConfig, OmegaConf
 
 from glee.api_keys import refuse_secrets_in_config, refuse_secrets_in_overrides
 from glee.backends.spec import EndpointSpec
-from glee.engine.specs import GameSet, PlayerSpec, RunConfig
+from glee.engine.specs import BaselineSpec, GameSet, PlayerSpec, RunConfig, beyond_baseline
 from glee.errors import ConfigError, validated
 from glee.games import FAMILIES, PARAMS
 from glee.games.grids import GRIDS
 from glee.players.base import Sampling
+from glee.sweeps import register_resolvers
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 PRIMARY = "run"
 SHARD_NAME = "shard.duckdb"
+register_resolvers()  # ${glee_job_dir:...} names a sweep job's folder (run.yaml)
 GROUPS = ("game", "player", "experiment")
 SEATS = ("player_1", "player_2")
 RUN_KEYS = (
@@ -78,6 +80,19 @@ def _override_key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
 
 
+def names_a_game(overrides: list[str]) -> bool:
+    """Whether the command line picks or changes a game or a grid."""
+    return any(k in ("game", "grid") or k.startswith(("game.", "grid.")) for k in map(_override_key, overrides))
+
+
+def play_named_game(overrides: list[str]) -> list[str]:
+    """A game or grid named on the command line without an experiment plays that game
+    (`experiment=single`); with nothing named, the default experiment (the demo) plays."""
+    if names_a_game(overrides) and not any(_override_key(o) == "experiment" for o in overrides):
+        return [*overrides, "experiment=single"]
+    return overrides
+
+
 def names_a_seat(overrides: list[str]) -> bool:
     """Whether the command line picks or changes a seat (then it plays instead of the experiment's pairs)."""
     for override in overrides:
@@ -95,23 +110,37 @@ def player_names() -> list[str]:
     return sorted(p.stem for p in (CONFIG_DIR / "player").glob("*.yaml"))
 
 
+def player_spec(data: Any, where: str) -> PlayerSpec:
+    """A validated PlayerSpec; `where` is e.g. "player_1.". A setting that a baseline does not take
+    (sampling, endpoint, re-asks) is refused with a line naming it, the player and what is allowed."""
+    if isinstance(data, dict) and data.get("kind", "baseline") == "baseline":
+        extras = beyond_baseline(data)
+        if extras:
+            key, value = next(iter(extras.items()))
+            raise ConfigError(
+                f"{where}{key}: got {value!r}, but {where.rstrip('.')} is the baseline {data.get('strategy')!r}, "
+                f"which plays by its rule; allowed for a baseline: {', '.join(BaselineSpec.model_fields)}"
+            )
+    return validated(PlayerSpec, data, where)
+
+
 def _named_player(name: Any, where: str, search: list[str]) -> PlayerSpec:
     """A player of `pairs`: the name of a player config (composed as a seat would be), or an inline spec."""
     if isinstance(name, dict):
-        return validated(PlayerSpec, name, f"{where}.")
+        return player_spec(name, f"{where}.")
     from hydra.errors import MissingConfigException
 
     try:
         node = compose_config(PRIMARY, [*search, f"player@player_1={name}"]).player_1
     except MissingConfigException as exc:
         raise ConfigError(f"{where}: unknown player {name!r}; allowed: {', '.join(exc.options or [])}") from None
-    return validated(PlayerSpec, OmegaConf.to_container(node, resolve=True), f"{where}.")
+    return player_spec(OmegaConf.to_container(node, resolve=True), f"{where}.")
 
 
 def _pairs(data: dict[str, Any], seat_named: bool, search: list[str]) -> list[tuple[PlayerSpec, PlayerSpec]]:
     seats = (
-        validated(PlayerSpec, data["player_1"], "player_1."),
-        validated(PlayerSpec, data["player_2"], "player_2."),
+        player_spec(data["player_1"], "player_1."),
+        player_spec(data["player_2"], "player_2."),
     )
     pairs = data.get("pairs")
     if seat_named or not pairs:
@@ -128,10 +157,10 @@ def _pairs(data: dict[str, Any], seat_named: bool, search: list[str]) -> list[tu
 
 def _game_sets(data: dict[str, Any], overrides: list[str], experiment: str) -> list[GameSet]:
     if data.get("games") is not None:
-        touched = [
-            k for k in map(_override_key, overrides) if k in ("game", "grid") or k.startswith(("game.", "grid."))
-        ]
-        if touched:
+        if names_a_game(overrides):
+            touched = [
+                k for k in map(_override_key, overrides) if k in ("game", "grid") or k.startswith(("game.", "grid."))
+            ]
             raise ConfigError(
                 f"{touched[0]}: experiment {experiment!r} plays its own `games` list, so game/grid overrides do not "
                 f"apply; change games.N.fixed (e.g. +games.0.fixed.max_rounds=10) or use experiment=single"

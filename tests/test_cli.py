@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +14,12 @@ import yaml
 from glee.api_keys import looks_like_key, refuse_secrets_in_config
 from glee.backends.spec import EndpointSpec
 from glee.cli import main
-from glee.config import CONFIG_DIR, expand_seats, validate
+from glee.config import CONFIG_DIR, expand_seats, play_named_game, validate
 from glee.engine import plan
 from glee.engine.specs import PlayerSpec
 from glee.errors import ConfigError
 from tests.support.calls_db import MODEL_X, NEGOTIATION, REJECTION, calls_database
+from glee.players.base import Sampling
 
 GLEE = [str(Path(sys.executable).parent / "glee")]
 """The installed console script (make setup installs the project in editable mode)."""
@@ -117,6 +119,23 @@ def test_the_default_run_is_the_demo() -> None:
     assert max(s.params.get("max_rounds", s.params.get("rounds", 0)) for s in specs) <= 4
 
 
+def test_naming_a_game_plays_that_game_instead_of_the_demo(tmp_path: Path) -> None:
+    assert play_named_game(["player_1=spe"]) == ["player_1=spe"]  # nothing named: the demo
+    assert play_named_game(["game=negotiation"]) == ["game=negotiation", "experiment=single"]
+    assert play_named_game(["grid=paper"]) == ["grid=paper", "experiment=single"]
+    assert play_named_game(["experiment=demo", "game.max_rounds=5"]) == ["experiment=demo", "game.max_rounds=5"]
+    db = tmp_path / "x.duckdb"
+    args = ["game=negotiation", "game.max_rounds=3", "player_1=spe", "player_2=fair", f"db={db}", "progress=false"]
+    result = glee("run", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [g[1:] for g in games_in(db)] == [("negotiation", "baseline:spe", "baseline:fair")]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT experiment FROM runs").fetchall() == [("single",)]
+    grid = glee("run", "grid={max_rounds:[2,3]}", "player_1=spe", "player_2=fair", f"db={db}", cwd=tmp_path)
+    assert grid.returncode == 0, grid.stderr
+    assert len(games_in(db)) == 3  # bargaining, the default game, over the grid
+
+
 def test_naming_a_seat_plays_it_instead_of_the_experiment_pairs() -> None:
     config = validate(expand_seats(["player_1=random", "player_2=fair"]))
     assert {(a.label(), b.label()) for a, b in config.pairs} == {("baseline:random", "baseline:fair")}
@@ -212,8 +231,11 @@ SECRET = "sk-proj-Zq8vN3xLw0pR7tY2uK5mB9cD"
         (["hydra/launcher=jobib"], ["hydra/launcher", "'jobib'", "joblib"]),
         (["pairs=[[spe,gpt6]]"], ["pairs.0.1", "'gpt6'", "smollm2"]),
         (["grid={detla:[1]}", "experiment=single"], ["grid.detla", "delta_1"]),
-        (["game.max_rounds=5"], ["game", "demo", "games"]),  # the demo lists its own games
+        (["experiment=demo", "game.max_rounds=5"], ["game", "demo", "games"]),  # the demo lists its own games
         (["n_games=="], ["n_games=="]),
+        (["player_1=spe", "player_1.temperature=0.7"], ["player_1.sampling.temperature", "0.7", "'spe'", "strategy"]),
+        (["player_2=fair", "player_2.max_attempts=5"], ["player_2.max_attempts", "5", "'fair'", "baseline"]),
+        (["-m", "player_1=spe,random", "player_1.seed=3"], ["player_1.sampling.seed", "3", "'spe'"]),
         ([f"player_1.api_key={SECRET}"], ["player_1.api_key", "api_key_env"]),
         ([f"player_1.name={SECRET}"], ["player_1.name", "api_key_env"]),
         (["player_1=gpt-4o-mini", "player_1.endpoint.token=abc"], ["player_1.endpoint.token", "api_key_env"]),
@@ -409,7 +431,13 @@ def test_smollm2_plays_a_tiny_game_through_the_command(tmp_path: Path) -> None:
     with duckdb.connect(str(db), read_only=True) as con:
         calls = con.execute("SELECT count(*), count(response) FROM llm_calls WHERE game_id = ?", [gid]).fetchone()
         status = con.execute("SELECT status FROM games").fetchone()
+        run_row = con.execute("SELECT versions, overrides FROM runs").fetchone()
     assert calls is not None and calls[0] >= 1 and calls[1] >= 1
+    assert run_row is not None
+    [server] = json.loads(run_row[0])["servers"]  # the server glee started, and the GGUF it served
+    assert (server["backend"], server["package"]) == ("llamacpp", "llama-cpp-python")
+    assert server["version"] and server["model"].endswith(".gguf") and len(server["model_sha256"]) == 64
+    assert "player@player_1=smollm2" in json.loads(run_row[1])
     assert status is not None and status[0] in ("completed", "forfeit")
     assert SMOLLM2 in result.stdout
 
@@ -433,3 +461,56 @@ def test_import_glee_then_report(tmp_path: Path) -> None:
 
     missing = glee("import-glee", str(tmp_path / "nowhere"), "--db", str(db), cwd=tmp_path)
     assert missing.returncode == 2 and "nowhere" in missing.stderr and "Traceback" not in missing.stderr
+
+
+# --- glee's own help, -m --cfg, show by prefix, baselines take no sampling -------------------
+
+
+def test_run_help_is_glee_s_own(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Hydra" not in out.replace("--hydra-help      Hydra's own options", "")
+    assert out.startswith("usage: glee run")
+    assert "paper_bargaining" in out and "smollm2" in out and "negotiation" in out and "-m, --multirun" in out
+    assert "study" not in out  # a serve-web config, not a group of glee run
+
+
+def test_a_sweep_with_cfg_prints_every_job_and_plays_nothing(tmp_path: Path) -> None:
+    result = glee("run", "-m", "--cfg", "job", "player_1=spe,fair", "player_2=random", "game=negotiation", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    jobs = result.stdout.split("# job ")[1:]
+    assert len(jobs) == 2 and "Traceback" not in result.stderr
+    for job, strategy in zip(jobs, ("spe", "fair"), strict=True):
+        printed = yaml.safe_load(job.split("\n", 1)[1])
+        assert printed["player_1"]["strategy"] == strategy and printed["game"]["family"] == "negotiation"
+        assert "hydra" not in printed
+    assert not (tmp_path / "multirun").exists() and not (tmp_path / "data").exists()
+    bad = glee("run", "-m", "--cfg", "job", "n_games=1,0", cwd=tmp_path)
+    assert bad.returncode == 2 and "n_games" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_baseline_takes_no_sampling_in_any_spelling() -> None:
+    with pytest.raises(ValueError, match="baseline"):
+        PlayerSpec(kind="baseline", strategy="spe", sampling=Sampling(temperature=0.7))
+    with pytest.raises(ConfigError, match=r"pairs\.0\.0\.sampling\.temperature: got 0\.7"):
+        validate(["experiment=single", "pairs=[[{kind:baseline,strategy:spe,sampling:{temperature:0.7}},spe]]"])
+    assert validate(expand_seats(["player_1=spe", "player_1.name=me"])).pairs[0][0].label() == "me"
+
+
+def test_show_takes_a_unique_prefix_of_a_game_id(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    rounds = ",".join(str(n) for n in range(1, 18))  # 17 hex ids: two of them share a first digit
+    args = [f"grid={{max_rounds:[{rounds}]}}", "player_1=spe", "player_2=fair", f"db={db}", "progress=false"]
+    assert glee("run", *args, cwd=tmp_path).returncode == 0
+    ids = [g[0] for g in games_in(db)]
+    unique = next(i[:n] for n in range(1, 17) for i in ids if sum(j.startswith(i[:n]) for j in ids) == 1)
+    shown = glee("show", unique, "--db", str(db), cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    [full] = [i for i in ids if i.startswith(unique)]
+    assert full in shown.stdout
+    assert len(ids) == 17
+    shared = next(i[:1] for i in ids if sum(j.startswith(i[:1]) for j in ids) > 1)
+    ambiguous = glee("show", shared, "--db", str(db), cwd=tmp_path)
+    assert ambiguous.returncode == 2 and f"{shared!r} is the start of more than one game" in ambiguous.stderr
+    none = glee("show", "zz", "--db", str(db), cwd=tmp_path)
+    assert none.returncode == 2 and "no game starts with 'zz'" in none.stderr

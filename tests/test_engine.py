@@ -10,6 +10,7 @@ import pytest
 from glee.engine.match import play
 from glee.engine.plan import plan
 from glee.engine.scheduler import run, run_async
+from glee.engine.specs import failure_reason
 from glee.store import load_game, open_store
 from tests.conftest import baseline, small_config
 from tests.support.engine_players import BUG, CHATTY, DOWN, FORFEIT, INFRA, scripted_factory
@@ -28,6 +29,8 @@ def test_statuses_of_a_mixed_sweep_and_its_summary(db_path: Path) -> None:
     assert (summary.planned, summary.skipped) == (4 * per_pair, 0)
     assert (summary.completed, summary.forfeit, summary.failed) == (per_pair, per_pair, 2 * per_pair)
     assert summary.error is None and not summary.interrupted
+    assert summary.failures == {"transport": per_pair, "player_bug": per_pair}  # counted by games.error_kind
+    assert f"failed {2 * per_pair}: player_bug {per_pair}, transport {per_pair}" in summary.text()
     with open_store(db_path, read_only=True) as store:
         rows = store.con.execute(
             "SELECT player_1, player_2, status, end_reason, forfeit_seat, error, error_kind FROM games"
@@ -48,6 +51,15 @@ def test_statuses_of_a_mixed_sweep_and_its_summary(db_path: Path) -> None:
     # Resume: completed and forfeited games are skipped, failed ones played again.
     again = run(config, make_player=scripted_factory())
     assert (again.skipped, again.failed, again.completed + again.forfeit) == (2 * per_pair, 2 * per_pair, 0)
+
+
+def test_failed_games_are_counted_by_kind_or_exception_name() -> None:
+    assert failure_reason("EndpointDown: http://127.0.0.1:9/v1: down\nmore") == "EndpointDown"
+    trace = 'Traceback (most recent call last):\n  File "x.py", line 1\nRuntimeError: a bug in the rules\n'
+    assert failure_reason(trace) == "RuntimeError"
+    assert failure_reason("something odd happened here") == "something odd happened here"
+    assert failure_reason("anything", kind="endpoint_down") == "endpoint_down"
+    assert failure_reason(None) == "unknown"
 
 
 def test_an_endpoint_that_cannot_work_stops_the_run_with_its_message(db_path: Path) -> None:

@@ -8,6 +8,8 @@ tokens/s through the harness (figures, not assertions: speed is for benchmarks).
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 import os
 import time
@@ -22,6 +24,7 @@ import pytest
 
 from glee.backends import ManagedServer
 from glee.backends.dialects import cap_string_lengths
+from glee.backends.llamacpp import smollm2_gguf
 from glee.backends.spec import EndpointSpec
 from glee.errors import EndpointDown
 from glee.games import NATURE, Family, GameState, Seat, new_game, parse_params
@@ -171,6 +174,16 @@ async def test_a_managed_llamacpp_server_starts_answers_and_stops_without_orphan
             SAMPLING,
         )
         assert json.loads(reply.response or "")["answer"] in ("yes", "no")
+        # What served the games, for runs.versions: the package version and the GGUF's digest.
+        gguf = Path(smollm2_gguf())
+        assert server.provenance == {
+            "label": server.label,
+            "backend": "llamacpp",
+            "package": "llama-cpp-python",
+            "version": importlib.metadata.version("llama-cpp-python"),
+            "model": str(gguf),
+            "model_sha256": hashlib.sha256(gguf.read_bytes()).hexdigest(),
+        }
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)  # no process of the group is left
     assert server.log_path is not None and "llama" in server.log_path.read_text().lower()

@@ -315,6 +315,21 @@ def test_the_schema_is_created_once_and_reopening_keeps_the_data(db_path: Path) 
         assert store.con.execute("SELECT count(*) FROM games").fetchone() == (1,)
 
 
+def test_a_database_from_before_the_overrides_column_is_migrated(db_path: Path) -> None:
+    with duckdb.connect(str(db_path)) as con:  # the runs table as the first schema made it
+        con.execute(
+            "CREATE TABLE runs (run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ NOT NULL, config JSON, "
+            "git_commit VARCHAR, versions JSON, experiment VARCHAR)"
+        )
+        con.execute("INSERT INTO runs VALUES ('old', now(), '{}', NULL, '{}', 'demo')")
+    with open_store(db_path) as store:
+        store.begin_run("new", {"n_games": 1, "overrides": ["player@player_1=spe", "n_games=1"]}, "single")
+        rows = store.con.execute("SELECT run_id, overrides, config FROM runs ORDER BY run_id").fetchall()
+    assert rows[0][0] == "new" and json.loads(rows[0][1]) == ["player@player_1=spe", "n_games=1"]
+    assert json.loads(rows[0][2]) == {"n_games": 1}
+    assert rows[1] == ("old", None, "{}")
+
+
 def test_a_database_held_by_another_process_is_one_clear_error(db_path: Path) -> None:
     open_store(db_path).close()
     holder = subprocess.Popen(
@@ -369,6 +384,16 @@ def test_merge_combines_shards_and_drops_duplicates(tmp_path: Path) -> None:
     assert merge([a], out).games_added == 0
     with pytest.raises(ConfigError, match="no database"):
         merge([tmp_path / "missing.duckdb"], out)
+
+
+def test_merge_reads_a_shard_whose_path_has_quotes(tmp_path: Path) -> None:
+    folder = tmp_path / "o'brien'; DROP TABLE games; --"
+    folder.mkdir()
+    shard, out = folder / "shard.duckdb", tmp_path / "out.duckdb"
+    run(small_config(shard, [(baseline("spe"), baseline("fair"))]))
+    assert merge([shard], out).games_added == 12
+    with open_store(out, read_only=True) as store:
+        assert store.con.execute("SELECT count(*) FROM games").fetchone() == (12,)
 
 
 def test_configs_are_scrubbed_of_anything_key_like() -> None:

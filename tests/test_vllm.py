@@ -148,6 +148,11 @@ async def test_a_spec_without_base_url_starts_one_server_that_equal_specs_share(
     async with shared_server(spec) as server:
         assert server.base_url == endpoint.base_url and server.pid is not None
         assert server.command[:3] == vllm_spec().launch
+        # What served the games (runs.versions): vLLM's own GET /version; a folder has no file digest.
+        assert server.provenance["backend"] == "vllm" and server.provenance["package"] == "vllm"
+        assert server.provenance["version"] and server.provenance["model"] == str(MODEL_DIR)
+        assert "model_sha256" not in server.provenance
+        assert server.provenance in pool.servers()
         print(f"\nvLLM server up in {started_s:.0f} s: {' '.join(server.command)}")
     state = new_game(parse_params("bargaining", SHORT["bargaining"]), 0)
     schema = action_schema(state.action_model())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,16 +47,15 @@ def agent_table(db_path: Path, game_ids: Sequence[str] | None = None) -> str:
     return "\n\n".join(blocks)
 
 
+EXAMPLE_SQL = (
+    "SELECT family, player_1, player_2, count(*) AS games, avg(efficiency) AS efficiency, "
+    "avg(fairness) AS fairness FROM games JOIN outcomes USING (game_id) GROUP BY ALL ORDER BY ALL"
+)
+
+
 def example_query(db_path: Path) -> str:
-    """One query to run next, spelled for Python's duckdb (the duckdb CLI takes the same SQL)."""
-    sql = (
-        "SELECT family, player_1, player_2, count(*) AS games, avg(efficiency) AS efficiency, "
-        "avg(fairness) AS fairness FROM games JOIN outcomes USING (game_id) GROUP BY ALL ORDER BY ALL"
-    )
-    return (
-        "next, query the games in SQL, e.g.:\n"
-        f"  python -c \"import duckdb; duckdb.connect('{db_path}', read_only=True).sql('{sql}').show()\""
-    )
+    """One query to run next, as a `glee sql` command (the duckdb CLI takes the same SQL)."""
+    return f'next, query the games in SQL, e.g.:\n  glee sql {shlex.quote(str(db_path))} "{EXAMPLE_SQL}"'
 
 
 def _value(value: Any) -> str:

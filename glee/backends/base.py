@@ -44,6 +44,10 @@ class Backend:
     """Whether a per-request seed is sent."""
     default_model: ClassVar[str | None] = None
     """The model a spec without one serves; None: a spec must name its model."""
+    server_package: ClassVar[str | None] = None
+    """The distribution of the server glee starts, whose version runs.versions records."""
+    version_path: ClassVar[str | None] = None
+    """A GET path where a running server says its own version (None: ask its Python for the package's)."""
     performance_args: ClassVar[frozenset[str]] = frozenset()
     """Server arguments (engine_args) that change speed and memory, not what a model replies:
     changing them must not change game ids, so a sweep can move to another machine and resume."""

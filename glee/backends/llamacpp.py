@@ -53,6 +53,7 @@ class LlamaCppBackend(Backend):
     SmolLM2-135M-Instruct when the spec names no model, a GGUF path served under its file stem,
     and the server started by glee when the spec has no base_url."""
 
+    server_package = "llama-cpp-python"
     name = "llamacpp"
     dialect: ClassVar[StructuredOutput] = "json_object"
     starts_server = True

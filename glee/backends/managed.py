@@ -10,16 +10,22 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import hashlib
+import importlib.metadata
+import json
 import logging
 import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from collections import deque
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import openai
 
@@ -36,6 +42,36 @@ _POLL_S = 0.25
 
 _running: set[subprocess.Popen[bytes]] = set()
 """Servers started and not yet stopped, for the atexit guard."""
+
+_digests: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a model file (read once per process for an unchanged file)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _digests:
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+        _digests[key] = digest.hexdigest()
+    return _digests[key]
+
+
+def package_version(python: str, package: str) -> str | None:
+    """`package`'s version in the environment of the interpreter `python` (None when not found)."""
+    if Path(python).resolve() == Path(sys.executable).resolve():
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+    code = f"import importlib.metadata as m; print(m.version({package!r}))"
+    try:
+        out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 def _kill_group(process: subprocess.Popen[bytes], sig: int) -> None:
@@ -89,6 +125,9 @@ class ManagedServer:
         self.command: list[str] = []
         self.log_path: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self.provenance: dict[str, Any] = {}
+        """What served the games (recorded in runs.versions): backend, server package and version,
+        model, and the sha256 of the model when it is a file (a GGUF); filled in once it answers."""
 
     @property
     def base_url(self) -> str:
@@ -134,9 +173,31 @@ class ManagedServer:
         _running.add(self._process)
         try:
             await self._wait_until_ready()
+            self.provenance = await self._describe()
         except BaseException:
             self.stop_now()
             raise
+
+    def _served_version(self, path: str) -> str | None:
+        try:
+            with urllib.request.urlopen(f"http://{self.host}:{self.port}{path}", timeout=5.0) as reply:
+                version = json.loads(reply.read()).get("version")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return str(version) if version else None
+
+    async def _describe(self) -> dict[str, Any]:
+        kind = backend_of(self.spec)
+        model = self.command[self.command.index("--model") + 1] if "--model" in self.command else self.spec.model
+        info: dict[str, Any] = {"label": self.label, "backend": kind.name, "package": kind.server_package}
+        version = await asyncio.to_thread(self._served_version, kind.version_path) if kind.version_path else None
+        if version is None and kind.server_package and Path(self.command[0]).name.startswith("python"):
+            version = await asyncio.to_thread(package_version, self.command[0], kind.server_package)
+        info["version"] = version
+        info["model"] = model
+        if model and Path(model).is_file():
+            info["model_sha256"] = await asyncio.to_thread(file_sha256, Path(model))
+        return info
 
     async def _wait_until_ready(self) -> None:
         assert self._process is not None and self.log_path is not None

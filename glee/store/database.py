@@ -58,7 +58,13 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
                 f"db: {path} is open for writing{who}; one process writes a database file - wait for it, "
                 f"or give this run its own file (db=...) and combine them with `glee merge`"
             ) from None
-        raise ConfigError(f"db: cannot open {path}: {text}") from None
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        if "created with a newer version of DuckDB" in text:
+            raise ConfigError(
+                f"db: {path} was written by a newer DuckDB than this one ({duckdb.__version__}): {first}; "
+                f"allowed: files of DuckDB up to {duckdb.__version__} (glee pins duckdb<2)"
+            ) from None
+        raise ConfigError(f"db: cannot open {path}: {first}") from None
 
 
 class Store:
@@ -90,7 +96,8 @@ class Store:
     def begin_run(
         self, run_id: str, config: dict[str, Any], experiment: str | None = None, versions: dict[str, Any] | None = None
     ) -> None:
-        """Record a run (its config scrubbed of anything key-like) with the versions behind its games."""
+        """Record a run (its config scrubbed of anything key-like) with the versions behind its games;
+        the config's `overrides` (the command line) go to their own column."""
         info = {
             "glee": glee.__version__,
             "python": platform.python_version(),
@@ -99,9 +106,20 @@ class Store:
             "protocol": PROTOCOL_VERSION,
             **(versions or {}),
         }
+        config = dict(config)
+        overrides = config.pop("overrides", None)
         self.con.execute(
-            "INSERT INTO runs (run_id, started_at, config, git_commit, versions, experiment) VALUES (?, ?, ?, ?, ?, ?)",
-            [run_id, datetime.now(UTC), json.dumps(scrub(config)), git_commit(), json.dumps(info), experiment],
+            "INSERT INTO runs (run_id, started_at, config, git_commit, versions, experiment, overrides) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                datetime.now(UTC),
+                json.dumps(scrub(config)),
+                git_commit(),
+                json.dumps(info),
+                experiment,
+                json.dumps(scrub(overrides)) if overrides is not None else None,
+            ],
         )
 
     def write(self, records: Sequence[GameRecord]) -> WriteSummary:

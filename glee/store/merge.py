@@ -22,6 +22,11 @@ class MergeSummary(BaseModel):
     runs_added: int = 0
 
 
+def sql_literal(text: str) -> str:
+    """`text` as a SQL string literal (a quote is doubled, so no text can end the literal)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def merge(shards: list[Path], out: Path) -> MergeSummary:
     """Add every game of `shards` to `out` (created if missing) that `out` lacks.
 
@@ -39,7 +44,8 @@ def merge(shards: list[Path], out: Path) -> MergeSummary:
     with open_store(out) as store:
         con = store.con
         for shard in shards:
-            con.execute("ATTACH ? AS shard (READ_ONLY)", [str(shard)])
+            # DuckDB 1.x takes no bound parameter in ATTACH, so the path is a quoted SQL literal.
+            con.execute(f"ATTACH {sql_literal(str(shard))} AS shard (READ_ONLY)")
             try:
                 con.execute("BEGIN TRANSACTION")
                 con.execute(

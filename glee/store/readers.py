@@ -37,6 +37,19 @@ def _dicts(store: Store, sql: str, args: list[Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def resolve_game_id(store: Store, prefix: str) -> str:
+    """The one game id that starts with `prefix` (a whole id, or enough of one to be unique)."""
+    rows = store.con.execute(
+        "SELECT game_id FROM games WHERE starts_with(game_id, ?) ORDER BY game_id LIMIT 6", [prefix]
+    ).fetchall()
+    if not rows:
+        raise ConfigError(f"game_id: no game starts with {prefix!r} in {store.path}")
+    if len(rows) > 1 and rows[0][0] != prefix:
+        shown = ", ".join(r[0] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        raise ConfigError(f"game_id: {prefix!r} is the start of more than one game ({shown}); allowed: a longer prefix")
+    return str(rows[0][0])
+
+
 def load_game(store: Store, game_id: str) -> GameRecord:
     """One game as it was written: its row, every turn (Nature's too), every model call, its outcome."""
     games = _dicts(store, "SELECT * EXCLUDE (tries) FROM games WHERE game_id = ?", [game_id])

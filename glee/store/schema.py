@@ -111,6 +111,10 @@ def seats_view_sql() -> str:
     return f"CREATE OR REPLACE VIEW {SEATS_VIEW} AS\n" + "\nUNION ALL BY NAME\n".join(selects)
 
 
+MIGRATIONS = ("ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides JSON",)
+"""Columns added since the first schema, for databases created before them (each idempotent)."""
+
+
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     """Bring a file written by an earlier glee up to this schema (each step runs only when needed)."""
     games = {r[1] for r in con.execute("PRAGMA table_info('games')").fetchall()}
@@ -118,6 +122,8 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
         for view in (SEATS_VIEW, *VIEWS.values()):  # views read the old name: drop them before the rename
             con.execute(f"DROP VIEW IF EXISTS {view}")
         con.execute("ALTER TABLE games RENAME COLUMN rounds TO rounds_played")
+    for statement in MIGRATIONS:
+        con.execute(statement)
 
 
 def create(con: duckdb.DuckDBPyConnection) -> None:

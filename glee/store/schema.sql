@@ -7,8 +7,10 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at  TIMESTAMPTZ NOT NULL,
     config      JSON,          -- the RunConfig, with key-like values scrubbed
     git_commit  VARCHAR,
-    versions    JSON,          -- glee, python, duckdb, prompt and protocol versions
-    experiment  VARCHAR
+    versions    JSON,          -- glee, python, duckdb, prompt, protocol; `servers`: each started server's
+                               -- backend, package version, model and the model file's sha256
+    experiment  VARCHAR,
+    overrides   JSON           -- the command-line overrides (glee run), a list of strings
 );
 
 CREATE TABLE IF NOT EXISTS games (
