@@ -18,8 +18,8 @@ from glee.config import CONFIG_DIR, expand_seats, play_named_game, validate
 from glee.engine import plan
 from glee.engine.specs import PlayerSpec
 from glee.errors import ConfigError
-from tests.support.calls_db import MODEL_X, NEGOTIATION, REJECTION, calls_database
 from glee.players.base import Sampling
+from tests.support.calls_db import MODEL_X, NEGOTIATION, REJECTION, calls_database
 
 GLEE = [str(Path(sys.executable).parent / "glee")]
 """The installed console script (make setup installs the project in editable mode)."""
