@@ -24,6 +24,11 @@ from glee.games.base import (
     other,
 )
 
+VERSION = 1
+"""The bargaining rules' version, part of every bargaining game's id (not other families'). Bump it whenever a
+change here, or anything shared that these rules use, changes what a bargaining game with the same spec plays
+(its turns or outcome); tests/test_golden.py fails until it is bumped."""
+
 
 class BargainingParams(OfferParams):
     family: ClassVar = "bargaining"

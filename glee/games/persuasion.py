@@ -14,6 +14,11 @@ from pydantic import AliasChoices, Field, ValidationInfo, create_model, field_va
 
 from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Params, Seat, TurnKind, message_field
 
+VERSION = 1
+"""The persuasion rules' version, part of every persuasion game's id (not other families'). Bump it whenever a
+change here, or anything shared that these rules use, changes what a persuasion game with the same spec plays
+(its turns or outcome); tests/test_golden.py fails until it is bumped."""
+
 
 class PersuasionParams(Params):
     family: ClassVar = "persuasion"

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from glee.backends.spec import EndpointSpec
 from glee.engine.match import PlayerFactory
-from glee.engine.plan import PROMPT_VERSION, derive_seed, game_id
+from glee.engine.plan import derive_seed, game_id
 from glee.engine.players import player_factory
 from glee.engine.record import GameRecord
 from glee.engine.specs import GameSpec, PlayerSpec
@@ -43,7 +43,6 @@ def game_spec(seating: Seating, name: str, run_seed: int, taken: Collection[str]
         player_2=p2,
         replicate=replicate,
         run_seed=run_seed,
-        prompt_version=PROMPT_VERSION,
         game_id=gid,
         seed=derive_seed(run_seed, gid),
     )

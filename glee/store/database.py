@@ -16,7 +16,7 @@ import duckdb
 
 import glee
 from glee.api_keys import scrub
-from glee.engine.plan import PROMPT_VERSION, PROTOCOL_VERSION
+from glee.engine.plan import family_versions
 from glee.engine.record import GameRecord
 from glee.errors import ConfigError
 from glee.store import schema
@@ -94,8 +94,7 @@ class Store:
             "glee": glee.__version__,
             "python": platform.python_version(),
             "duckdb": duckdb.__version__,
-            "prompt": PROMPT_VERSION,
-            "protocol": PROTOCOL_VERSION,
+            "families": family_versions(),
             **(versions or {}),
         }
         self.con.execute(
