@@ -262,7 +262,7 @@ def problem(case: Case, layer: Layer, now: str) -> str | None:
     lines = list(diff)
     shown_diff = "".join(lines[:200]) + (f"... ({len(lines) - 200} more diff lines)\n" if len(lines) > 200 else "")
     if made_with == current:
-        what = "the text a seat is shown" if layer == "prompts" else "what the rules play"
+        what = "the text a seat is shown" if layer == "prompts" else "what these games play (actions or outcome)"
         advice = (
             f"{what} changed but VERSION in {source} is still {current}: "
             f"bump VERSION in {source} and regenerate with `{COMMAND} {case.family}`"
