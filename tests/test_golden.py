@@ -71,17 +71,19 @@ def test_a_prompt_edit_without_a_version_bump_fails_with_a_diff(monkeypatch: pyt
 
 def test_a_bumped_prompt_version_asks_for_regeneration(monkeypatch: pytest.MonkeyPatch) -> None:
     case = cases("bargaining")[1]
-    monkeypatch.setattr("glee.prompts.bargaining.VERSION", golden.version("bargaining", "prompts") + 1)
+    old = golden.version("bargaining", "prompts")
+    assert f"made with VERSION {old} of glee/prompts/bargaining.py" in golden.path(case, "prompts").read_text()
+    monkeypatch.setattr("glee.prompts.bargaining.VERSION", old + 1)
     unchanged = problem(case, "prompts", rendered(case)["prompts"])
     assert unchanged is not None and unchanged.startswith(
-        "tests/fixtures/golden/bargaining/stand-ins.prompts.txt was made with VERSION 1 of glee/prompts/bargaining.py,"
-        " which is now 2: regenerate it with"
+        f"tests/fixtures/golden/bargaining/stand-ins.prompts.txt was made with VERSION {old} of "
+        f"glee/prompts/bargaining.py, which is now {old + 1}: regenerate it with"
     )
     _dollars_as_usd(monkeypatch)
     edited = problem(case, "prompts", rendered(case)["prompts"])
     assert edited is not None and "\n+You are Alice." in edited
     assert edited.endswith(
-        f"VERSION in glee/prompts/bargaining.py was bumped (1 -> 2): regenerate with `{COMMAND} bargaining`"
+        f"VERSION in glee/prompts/bargaining.py was bumped ({old} -> {old + 1}): regenerate with `{COMMAND} bargaining`"
     )
     # Other families' files are not affected by bargaining's version.
     other = cases("negotiation")[1]
