@@ -5,6 +5,7 @@ import importlib
 
 from glee.errors import ConfigError
 from glee.games import check_family
+from glee.games.base import MESSAGE_LIMIT
 from glee.prompts.chat import (
     TurnKey,
     mark_shown,
@@ -16,7 +17,7 @@ from glee.prompts.chat import (
 )
 from glee.prompts.parser import Parsed, parse_action
 from glee.prompts.schema import ActionShape, action_schema, action_shape
-from glee.prompts.text import JSON_INSTRUCTION, MESSAGE_LIMIT, Cleaned, clean_untrusted, money, quote_untrusted
+from glee.prompts.text import JSON_INSTRUCTION, Cleaned, clean_untrusted, money, quote_untrusted
 
 
 def prompt_version(family: str) -> int:

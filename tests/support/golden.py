@@ -42,7 +42,7 @@ from glee.engine.specs import GameSpec, PlayerSpec
 from glee.errors import ConfigError
 from glee.games import FAMILIES, Action, Family, Observation, Params, Seat, check_family, parse_params, rules_version
 from glee.games.grids import paper_grid
-from glee.players.base import Completion, Decision, Player, Sampling
+from glee.players.base import Decision, LLMCall, Player, Sampling
 from glee.players.baseline import BaselinePlayer, Strategy, make_baseline
 from glee.players.llm import LLMPlayer
 from glee.prompts import prompt_version
@@ -104,10 +104,10 @@ class ScriptedEndpoint:
 
     async def complete(
         self, messages: list[dict[str, Any]], schema: dict[str, Any] | None, sampling: Sampling
-    ) -> Completion:
+    ) -> LLMCall:
         self.schemas.append(schema)
         text = self.replies.pop(0)
-        return Completion(text=text, model="stand-in", prompt_tokens=0, completion_tokens=0, finish_reason="stop")
+        return LLMCall(model="stand-in", response=text, prompt_tokens=0, completion_tokens=0, finish_reason="stop")
 
 
 class StandIn:
