@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,23 @@ def test_a_player_spec_must_be_complete() -> None:
         PlayerSpec(kind="llm")
     with pytest.raises(ValueError, match="extra"):
         RunConfig(pairs=[(baseline("spe"), baseline("spe"))], unknown=1)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("layer", ["games", "prompts"])
+@pytest.mark.parametrize("bumped", ["bargaining", "negotiation", "persuasion"])
+def test_a_family_version_changes_only_that_familys_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layer: str, bumped: str
+) -> None:
+    config = small_config(tmp_path / "x.duckdb", [(baseline("spe"), baseline("random"))], n_games=2)
+    before = {s.game_id: s.family for s in plan(config)}
+    module = importlib.import_module(f"glee.{layer}.{bumped}")
+    monkeypatch.setattr(module, "VERSION", module.VERSION + 1)
+    after = {s.game_id: s.family for s in plan(config)}
+    assert len(before) == len(after) and set(before.values()) == {"bargaining", "negotiation", "persuasion"}
+    kept = set(before) & set(after)
+    assert {before[gid] for gid in kept} == set(before.values()) - {bumped}
+    assert {gid for gid, family in before.items() if family != bumped} == kept
+    # A game's seed derives from its id, so the bumped family's games also draw new seeds.
+    seeds = {s.seed for s in plan(config) if s.family == bumped}
+    monkeypatch.setattr(module, "VERSION", module.VERSION - 1)
+    assert not seeds & {s.seed for s in plan(config) if s.family == bumped}

@@ -14,19 +14,20 @@ from typing import Any
 
 import pytest
 
-from glee.games import GameState, Observation, Turn, new_game, parse_params
+from glee.errors import ConfigError
+from glee.games import FAMILIES, GameState, Observation, Turn, new_game, parse_params
 from glee.games.bargaining import offer_model
 from glee.games.negotiation import NegotiationResponse, price_offer_model
 from glee.games.persuasion import QualityDraw, buyer_model, seller_model
 from glee.prompts import (
     MESSAGE_LIMIT,
-    PROMPT_VERSION,
     action_schema,
     action_shape,
     clean_untrusted,
     mark_shown,
     money,
     new_events,
+    prompt_version,
     quote_untrusted,
     starts_new_chat,
     system_prompt,
@@ -102,8 +103,11 @@ def has_number(text: str, value: str) -> bool:
     return re.search(rf"(?<![\d.]){re.escape(value)}(?![\d])", text) is not None
 
 
-def test_prompt_version_is_a_nonempty_string() -> None:
-    assert isinstance(PROMPT_VERSION, str) and PROMPT_VERSION
+def test_every_family_has_an_int_prompt_version_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert all(isinstance(prompt_version(f), int) and prompt_version(f) >= 1 for f in FAMILIES)
+    monkeypatch.setattr("glee.prompts.negotiation.VERSION", "2")
+    with pytest.raises(ConfigError, match=r"^glee\.prompts\.negotiation\.VERSION: got '2'; allowed: an int$"):
+        prompt_version("negotiation")
 
 
 @pytest.mark.parametrize(

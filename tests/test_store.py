@@ -19,6 +19,8 @@ from glee.engine.scheduler import run
 from glee.engine.specs import RunConfig
 from glee.errors import ConfigError
 from glee.games import ROLES
+from glee.games import bargaining as bargaining_rules
+from glee.prompts import bargaining as bargaining_text
 from glee.store import SEATS_VIEW, TABLES, VIEWS, list_games, load_game, merge, open_store, prompt_of, scrub
 from tests.conftest import baseline, small_config
 from tests.support.engine_players import BUG, CHATTY, FORFEIT, INFRA, scripted_factory
@@ -66,7 +68,9 @@ def test_games_table(mixed: tuple[RunConfig, Path]) -> None:
     assert {r["forfeit_seat"] for r in rows if r["status"] == "forfeit"} == {2}
     config_json = json.loads(runs[0][1])
     assert config_json["n_games"] == 1 and len(config_json["pairs"]) == len(PAIRS)
-    assert {"glee", "duckdb", "protocol", "prompt"} <= set(json.loads(runs[0][3]))
+    versions = json.loads(runs[0][3])
+    assert {"glee", "duckdb", "families"} <= set(versions)
+    assert versions["families"]["bargaining"] == {"rules": bargaining_rules.VERSION, "prompt": bargaining_text.VERSION}
 
 
 def test_turns_table(mixed: tuple[RunConfig, Path]) -> None:

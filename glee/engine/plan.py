@@ -8,12 +8,9 @@ from typing import Any
 
 from glee.engine.specs import GameSet, GameSpec, PlayerSpec, RunConfig
 from glee.errors import ConfigError
-from glee.games import PARAMS
+from glee.games import FAMILIES, PARAMS, rules_version
 from glee.games.grids import GRIDS, expand
-from glee.prompts import PROMPT_VERSION  # the prompts' text version: games' ids change with it
-
-PROTOCOL_VERSION = "1"
-"""Bump when the engine changes what a game with the same spec plays (new ids, nothing reused)."""
+from glee.prompts import prompt_version
 
 
 def canonical_json(data: Any) -> str:
@@ -28,13 +25,16 @@ def game_id(
     player_2: PlayerSpec,
     run_seed: int,
     replicate: int,
-    prompt_version: str = PROMPT_VERSION,
 ) -> str:
-    """16 hex chars of sha256 over everything that determines what is played (no transport settings)."""
+    """16 hex chars of sha256 over everything that determines what is played (no transport settings).
+
+    The family's own rules and prompt versions are part of it, no other family's: bumping one
+    family's VERSION gives its games new ids and leaves every other family's stored games valid.
+    """
     identity = {
-        "protocol": PROTOCOL_VERSION,
-        "prompt_version": prompt_version,
         "family": family,
+        "rules_version": rules_version(family),
+        "prompt_version": prompt_version(family),
         "params": params,
         "player_1": player_1.identity(),
         "player_2": player_2.identity(),
@@ -42,6 +42,11 @@ def game_id(
         "replicate": replicate,
     }
     return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:16]
+
+
+def family_versions() -> dict[str, dict[str, int]]:
+    """Every family's rules and prompt version, as a run records them (`runs.versions`)."""
+    return {f: {"rules": rules_version(f), "prompt": prompt_version(f)} for f in FAMILIES}
 
 
 def derive_seed(run_seed: int, gid: str) -> int:
@@ -102,7 +107,6 @@ def plan(config: RunConfig) -> list[GameSpec]:
                             player_2=p2,
                             replicate=replicate,
                             run_seed=config.seed,
-                            prompt_version=PROMPT_VERSION,
                             game_id=gid,
                             seed=derive_seed(config.seed, gid),
                         )

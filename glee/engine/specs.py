@@ -102,7 +102,6 @@ class GameSpec(BaseModel):
     player_2: PlayerSpec
     replicate: int = 0
     run_seed: int = 0
-    prompt_version: str = ""
     game_id: str = ""
     seed: int = 0
     """Nature's and the players' seed, derived from run_seed and game_id."""

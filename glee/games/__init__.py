@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from glee.games import bargaining, negotiation, persuasion
@@ -49,6 +50,15 @@ def check_family(family: str) -> Family:
     return family
 
 
+def rules_version(family: str) -> int:
+    """The rules VERSION of `family`: the constant of the module that defines its state."""
+    module = sys.modules[STATES[check_family(family)].__module__]
+    version = getattr(module, "VERSION", None)
+    if not isinstance(version, int):
+        raise ConfigError(f"{module.__name__}.VERSION: got {version!r}; allowed: an int")
+    return version
+
+
 def parse_params(family: str, raw: dict[str, Any] | None = None) -> Params:
     """Validate parameters of `family` (glee names or original GLEE keys)."""
     return PARAMS[check_family(family)].parse(dict(raw or {}))
@@ -86,4 +96,5 @@ __all__ = [
     "new_game",
     "parse_params",
     "restore",
+    "rules_version",
 ]

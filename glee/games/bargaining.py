@@ -26,6 +26,10 @@ from glee.games.base import (
 
 ROLES = ("first_proposer", "second_proposer")
 """What seat 1 and seat 2 are: both propose and respond, in turn; seat 1 proposes in odd rounds."""
+VERSION = 1
+"""The bargaining rules' version, part of every bargaining game's id (not other families'). Bump it whenever a
+change here, or anything shared that these rules use, changes what a bargaining game with the same spec plays
+(its turns or outcome); tests/test_golden.py fails until it is bumped."""
 
 
 class BargainingParams(OfferParams):

@@ -26,6 +26,10 @@ from glee.games.base import (
 
 ROLES = ("seller", "buyer")
 """What seat 1 and seat 2 are."""
+VERSION = 1
+"""The negotiation rules' version, part of every negotiation game's id (not other families'). Bump it whenever a
+change here, or anything shared that these rules use, changes what a negotiation game with the same spec plays
+(its turns or outcome); tests/test_golden.py fails until it is bumped."""
 
 
 class NegotiationParams(OfferParams):

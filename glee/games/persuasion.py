@@ -16,6 +16,10 @@ from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Par
 
 ROLES = ("seller", "buyer")
 """What seat 1 and seat 2 are."""
+VERSION = 1
+"""The persuasion rules' version, part of every persuasion game's id (not other families'). Bump it whenever a
+change here, or anything shared that these rules use, changes what a persuasion game with the same spec plays
+(its turns or outcome); tests/test_golden.py fails until it is bumped."""
 
 
 class PersuasionParams(Params):

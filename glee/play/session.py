@@ -22,7 +22,7 @@ from glee.games.base import other, seat_names
 from glee.play.config import Seating
 from glee.players.base import ChatEndpoint, Player
 from glee.players.human import HumanInput, HumanPlayer, rules_text
-from glee.prompts import PROMPT_VERSION, money
+from glee.prompts import money
 
 
 def human_spec(name: str) -> PlayerSpec:
@@ -43,7 +43,6 @@ def game_spec(seating: Seating, name: str, run_seed: int, taken: Collection[str]
         player_2=p2,
         replicate=replicate,
         run_seed=run_seed,
-        prompt_version=PROMPT_VERSION,
         game_id=gid,
         seed=derive_seed(run_seed, gid),
     )

@@ -1,6 +1,10 @@
 """The text boundary: observations -> chat messages, model text -> actions, action schemas,
 and the quoting of untrusted opponent text. The only layer with prose."""
 
+import importlib
+
+from glee.errors import ConfigError
+from glee.games import check_family
 from glee.games.base import MESSAGE_LIMIT
 from glee.prompts.chat import (
     TurnKey,
@@ -15,14 +19,23 @@ from glee.prompts.parser import Parsed, parse_action
 from glee.prompts.schema import ActionShape, action_schema, action_shape
 from glee.prompts.text import JSON_INSTRUCTION, Cleaned, clean_untrusted, money, quote_untrusted
 
-PROMPT_VERSION = "4"
-"""Part of every game's identity (its game_id). Bump it whenever any prompt text, request shape,
-schema or parsing rule in this package changes, so games played with other text are never reused."""
+
+def prompt_version(family: str) -> int:
+    """The prompt VERSION of `family`: the constant of glee/prompts/<family>.py, where its text lives.
+
+    Part of the family's game ids. Shared code here (chat, re-asks, schema, parsing, quoting)
+    has no version of its own: a change to it bumps the VERSION of every family whose text it changes.
+    """
+    module = importlib.import_module(f"glee.prompts.{check_family(family)}")
+    version = getattr(module, "VERSION", None)
+    if not isinstance(version, int):
+        raise ConfigError(f"{module.__name__}.VERSION: got {version!r}; allowed: an int")
+    return version
+
 
 __all__ = [
     "JSON_INSTRUCTION",
     "MESSAGE_LIMIT",
-    "PROMPT_VERSION",
     "ActionShape",
     "Cleaned",
     "Parsed",
@@ -34,6 +47,7 @@ __all__ = [
     "money",
     "new_events",
     "parse_action",
+    "prompt_version",
     "quote_untrusted",
     "reask_prompt",
     "starts_new_chat",

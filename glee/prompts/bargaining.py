@@ -13,6 +13,11 @@ from glee.games.bargaining import BargainingObservation
 from glee.prompts.schema import ActionShape
 from glee.prompts.text import JSON_INSTRUCTION, Cleaned, Lines, money, number, percent
 
+VERSION = 1
+"""The bargaining prompts' version, part of every bargaining game's id (not other families'). Bump it whenever the
+text a bargaining seat is shown changes: this module, or shared prompt code (chat, re-asks, schema, parsing,
+quoting) as bargaining uses it; tests/test_golden.py fails until it is bumped."""
+
 
 def _inflation(delta: float, whom: str) -> str:
     if delta >= 1:

@@ -14,6 +14,11 @@ from glee.games.negotiation import NegotiationObservation
 from glee.prompts.schema import ActionShape
 from glee.prompts.text import JSON_INSTRUCTION, Cleaned, Lines, money
 
+VERSION = 1
+"""The negotiation prompts' version, part of every negotiation game's id (not other families'). Bump it whenever the
+text a negotiation seat is shown changes: this module, or shared prompt code (chat, re-asks, schema, parsing,
+quoting) as negotiation uses it; tests/test_golden.py fails until it is bumped."""
+
 
 def _outside(o: NegotiationObservation) -> str:
     """This seat's own outside option, in words."""

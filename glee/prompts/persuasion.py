@@ -14,6 +14,11 @@ from glee.games.persuasion import PersuasionObservation
 from glee.prompts.schema import ActionShape
 from glee.prompts.text import JSON_INSTRUCTION, Cleaned, Lines, money, number, percent
 
+VERSION = 1
+"""The persuasion prompts' version, part of every persuasion game's id (not other families'). Bump it whenever the
+text a persuasion seat is shown changes: this module, or shared prompt code (chat, re-asks, schema, parsing,
+quoting) as persuasion uses it; tests/test_golden.py fails until it is bumped."""
+
 
 def _worth_line(o: PersuasionObservation, to: str) -> str:
     assert o.v is not None and o.c is not None

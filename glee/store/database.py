@@ -16,10 +16,9 @@ import duckdb
 
 import glee
 from glee.api_keys import scrub
-from glee.engine.plan import PROTOCOL_VERSION
+from glee.engine.plan import family_versions
 from glee.engine.record import GameRecord
 from glee.errors import ConfigError
-from glee.prompts import PROMPT_VERSION
 from glee.store import schema
 from glee.store.writer import DONE, WriteSummary, write_games
 
@@ -102,8 +101,7 @@ class Store:
             "glee": glee.__version__,
             "python": platform.python_version(),
             "duckdb": duckdb.__version__,
-            "prompt": PROMPT_VERSION,
-            "protocol": PROTOCOL_VERSION,
+            "families": family_versions(),
             **(versions or {}),
         }
         config = dict(config)
