@@ -17,7 +17,16 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from glee.config import CONFIG_DIR, PRIMARY, SHARD_NAME, expand_seats, sweep_jobs, to_run_config, validate
+from glee.config import (
+    CONFIG_DIR,
+    PRIMARY,
+    SHARD_NAME,
+    expand_seats,
+    store_game_configs,
+    sweep_jobs,
+    to_run_config,
+    validate,
+)
 from glee.errors import ConfigError, GleeError
 
 # --- glee run --------------------------------------------------------------------------------
@@ -85,6 +94,7 @@ def run_command(args: list[str]) -> int:
         except GleeError as exc:
             print(f"glee: error: {exc}", file=sys.stderr)
             return 2
+    store_game_configs()
     entry = hydra.main(config_path=str(CONFIG_DIR), config_name=PRIMARY, version_base="1.3")(_job)
     saved = sys.argv
     sys.argv = [saved[0] if saved else "glee", *args]

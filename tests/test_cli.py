@@ -159,9 +159,10 @@ def test_defaults_files_list_every_field_of_the_models() -> None:
 
 
 def test_game_configs_are_the_reference_configurations() -> None:
-    from glee.games import PARAMS
+    from glee.games import registry
 
-    for family, params in PARAMS.items():
+    for family in ("bargaining", "negotiation", "persuasion"):  # glee's own families ship a commented yaml
+        params = registry.family(family).params
         data = yaml.safe_load((CONFIG_DIR / "game" / f"{family}.yaml").read_text())
         assert data.pop("family") == family
         assert set(data) == set(params.model_fields)

@@ -18,7 +18,7 @@ from glee.engine.record import GameRecord, GameStatus, TurnRecord
 from glee.engine.scheduler import run
 from glee.engine.specs import RunConfig
 from glee.errors import ConfigError
-from glee.store import TABLES, VIEWS, list_games, load_game, merge, open_store, prompt_of, scrub
+from glee.store import TABLES, list_games, load_game, merge, open_store, prompt_of, scrub, views
 from tests.conftest import baseline, small_config
 from tests.support.engine_players import BUG, CHATTY, FORFEIT, INFRA, scripted_factory
 
@@ -171,7 +171,7 @@ def test_outcomes_table_and_views(mixed: tuple[RunConfig, Path]) -> None:
             "WHERE status = 'completed'"
         ).fetchall()
         assert persuasion and all(r[0] == r[1] == 4 and 0 <= r[2] <= 4 for r in persuasion)
-        for family, view in VIEWS.items():
+        for family, view in views().items():
             n = con.execute(f"SELECT count(*) FROM {view}").fetchone()
             assert n == con.execute("SELECT count(*) FROM games WHERE family = ?", [family]).fetchone()
         listed = list_games(store, family="negotiation", status="completed")
@@ -232,7 +232,7 @@ def test_the_schema_is_created_once_and_reopening_keeps_the_data(db_path: Path) 
         store.write([_record("g1")])
     with open_store(db_path) as store:
         names = {r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        assert set(TABLES) | set(VIEWS.values()) <= names
+        assert set(TABLES) | set(views().values()) <= names
         assert store.con.execute("SELECT count(*) FROM games").fetchone() == (1,)
 
 

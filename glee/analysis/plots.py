@@ -19,35 +19,20 @@ from glee.analysis.frames import parameter_columns
 from glee.analysis.metrics import metric_table
 from glee.errors import ConfigError
 from glee.games import check_family, parse_params
-from glee.games.bargaining import BargainingParams
-from glee.games.negotiation import NegotiationParams
-from glee.games.persuasion import PersuasionParams
-from glee.players.baseline import BargainingSPE, NegotiationSPE, low_recommend_probability
+from glee.players.baseline import Theory, baselines
 
-OUTCOME: dict[str, tuple[str, str]] = {
-    "bargaining": ("share_1", "Alice's final share of M"),
-    "negotiation": ("price_ratio", "final price / M"),
-    "persuasion": ("sale_rate", "share of rounds with a sale"),
-}
-"""Per family: the observed outcome compared with theory, and its axis label."""
+
+def theory(family: str) -> Theory:
+    """The family's outcome measure compared with theory, as its baselines register it
+    (e.g. bargaining: Alice's final share of M; negotiation: the final price over M)."""
+    return baselines(check_family(family)).theory
 
 
 def spe_prediction(family: str, params: dict[str, Any]) -> float | None:
-    """What subgame-perfect play predicts, on the scale of OUTCOME[family] (None where undefined).
-
-    Bargaining: Alice's round-1 share; negotiation: the agreed price over M (None when
-    F_B < F_A: no trade); persuasion: the sale rate p + (1 − p)·x of the optimal committed seller.
-    The strategies are the spe baselines' own (glee.players.baseline), so theory has one source.
+    """What subgame-perfect play predicts, on the scale of the family's theory measure (None where
+    undefined). The strategies are the spe baselines' own (glee.players.baseline), so theory has one source.
     """
-    p = parse_params(family, params)
-    if isinstance(p, BargainingParams):
-        return BargainingSPE(p, 1).keep(1)
-    if isinstance(p, NegotiationParams):
-        if p.buyer_value < p.seller_value:
-            return None
-        return NegotiationSPE(p, 1).price / p.price_scale
-    assert isinstance(p, PersuasionParams)
-    return p.p + (1 - p.p) * low_recommend_probability(p)
+    return theory(family).predicted(parse_params(family, params))
 
 
 def _grid(n: int, width: float = 4.0, height: float = 3.2) -> tuple[Figure, list[Any]]:
@@ -117,12 +102,12 @@ def outcome_frame(games: pd.DataFrame, family: str) -> pd.DataFrame:
     """Completed games of `family` with the observed outcome and the spe prediction per game."""
     fam = check_family(family)
     data = games[(games["family"] == fam) & (games["status"] == "completed")].copy()
-    if fam == "negotiation" and "price" in data:
-        data["price_ratio"] = data["price"] / data["price_scale"]
-    column = OUTCOME[fam][0]
-    if column not in data:
-        data[column] = np.nan
-    predictions = {key: spe_prediction(fam, json_params) for key, json_params in _configs(data)}
+    measure = theory(fam)
+    params = {key: parse_params(fam, json_params) for key, json_params in _configs(data)}
+    rows = [{str(k): v for k, v in row.items()} for row in data.to_dict("records")]
+    observed = [measure.observed(params[row["params"]], row) for row in rows]
+    data[measure.measure] = pd.Series(observed, index=data.index, dtype=float)
+    predictions = {key: measure.predicted(p) for key, p in params.items()}
     data["spe"] = data["params"].map(predictions).astype(float)
     return data
 
@@ -138,7 +123,7 @@ def outcome_vs_theory(games: pd.DataFrame, family: str) -> Figure:
     Right: observed against predicted per game, with the diagonal where they agree."""
     fam = check_family(family)
     data = outcome_frame(games, fam)
-    column, label = OUTCOME[fam]
+    column, label = theory(fam).measure, theory(fam).label
     data = data.dropna(subset=[column])
     if data.empty:
         raise ConfigError(f"{fam}: no completed game with a {column}; nothing to plot")

@@ -8,8 +8,9 @@ from typing import Any
 
 from glee.engine.specs import GameSet, GameSpec, PlayerSpec, RunConfig
 from glee.errors import ConfigError
-from glee.games import PARAMS
-from glee.games.grids import GRIDS, expand
+from glee.games import registry
+from glee.games.grids import expand
+from glee.players.families import complete
 from glee.prompts import PROMPT_VERSION  # the prompts' text version: games' ids change with it
 
 PROTOCOL_VERSION = "1"
@@ -54,7 +55,7 @@ def configurations(games: GameSet) -> list[dict[str, Any]]:
     """The validated parameter dicts of one game set, in a stable order, duplicates removed."""
     raw = list(games.params)
     if games.grid == "paper":
-        raw += expand(GRIDS[games.family])
+        raw += expand(registry.family(games.family).grids["paper"])
     elif games.grid is not None:
         raw += expand(games.grid)
     if not raw:
@@ -63,7 +64,7 @@ def configurations(games: GameSet) -> list[dict[str, Any]]:
     for i, item in enumerate(raw):
         merged = {**item, **games.fixed}
         try:
-            params = PARAMS[games.family].parse(merged).model_dump(mode="json")
+            params = registry.family(games.family).params.parse(merged).model_dump(mode="json")
         except ConfigError as exc:
             raise ConfigError(f"games[{games.family}] configuration {i} ({merged}): {exc}") from None
         seen.setdefault(canonical_json(params), params)
@@ -82,7 +83,10 @@ def seat_pairs(config: RunConfig) -> list[tuple[PlayerSpec, PlayerSpec]]:
 
 
 def plan(config: RunConfig) -> list[GameSpec]:
-    """Every game of the experiment, in a stable order; ids and seeds do not depend on that order."""
+    """Every game of the experiment, in a stable order; ids and seeds do not depend on that order.
+
+    Checks first that every registered family has all its pieces (a missing one is one FamilyError line)."""
+    complete()
     specs: list[GameSpec] = []
     ids: set[str] = set()
     pairs = seat_pairs(config)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from glee.backends.spec import EndpointSpec
-from glee.games import FAMILIES, Family
+from glee.games import Family, families
 from glee.players.base import Sampling
 from glee.players.baseline import Strategy
 
@@ -99,7 +99,7 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     experiment: str = "default"
-    games: list[GameSet] = Field(default_factory=lambda: [GameSet(family=f) for f in FAMILIES])
+    games: list[GameSet] = Field(default_factory=lambda: [GameSet(family=f) for f in families()])
     pairs: list[tuple[PlayerSpec, PlayerSpec]] = Field(default_factory=lambda: [(PlayerSpec(), PlayerSpec())])
     """Player 1 (Alice) and player 2 (Bob) of each pair."""
     swap_seats: bool = False

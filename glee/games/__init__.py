@@ -1,12 +1,14 @@
-"""The rules of the three GLEE game families: pure, deterministic, serializable."""
+"""The rules of the game families: pure, deterministic, serializable.
+
+Families are registered (glee.games.registry), not listed here: glee's own three and any
+installed through the `glee.families` entry point group.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from glee.games.bargaining import BargainingParams, BargainingState
 from glee.games.base import (
-    FAMILIES,
     NATURE,
     Action,
     ConfigError,
@@ -21,51 +23,33 @@ from glee.games.base import (
     Turn,
     TurnKind,
 )
-from glee.games.negotiation import NegotiationParams, NegotiationState
-from glee.games.persuasion import PersuasionParams, PersuasionState
-
-PARAMS: dict[Family, type[Params]] = {
-    "bargaining": BargainingParams,
-    "negotiation": NegotiationParams,
-    "persuasion": PersuasionParams,
-}
-STATES: dict[Family, type[GameState]] = {
-    "bargaining": BargainingState,
-    "negotiation": NegotiationState,
-    "persuasion": PersuasionState,
-}
+from glee.games.registry import Bounds, FamilyError, GameFamily, check_family, families, family, register
 
 
-def check_family(family: str) -> Family:
-    if family not in PARAMS:
-        raise ConfigError(f"family: got {family!r}; allowed: one of {list(FAMILIES)}")
-    return family
-
-
-def parse_params(family: str, raw: dict[str, Any] | None = None) -> Params:
-    """Validate parameters of `family` (glee names or original GLEE keys)."""
-    return PARAMS[check_family(family)].parse(dict(raw or {}))
+def parse_params(name: str, raw: dict[str, Any] | None = None) -> Params:
+    """Validate parameters of family `name` (glee names or original GLEE keys)."""
+    return family(name).params.parse(dict(raw or {}))
 
 
 def new_game(params: Params, seed: int) -> GameState:
     """The initial state of a game with these parameters and Nature's seed."""
-    return STATES[params.family](params=params, seed=seed)
+    return family(params.family).state(params=params, seed=seed)
 
 
-def restore(family: str, data: str | bytes) -> GameState:
+def restore(name: str, data: str | bytes) -> GameState:
     """A state from its `model_dump_json()`."""
-    return STATES[check_family(family)].model_validate_json(data)
+    return family(name).state.model_validate_json(data)
 
 
 __all__ = [
-    "FAMILIES",
     "NATURE",
-    "PARAMS",
-    "STATES",
     "Action",
+    "Bounds",
     "ConfigError",
     "EndReason",
     "Family",
+    "FamilyError",
+    "GameFamily",
     "GameState",
     "IllegalAction",
     "Observation",
@@ -75,7 +59,10 @@ __all__ = [
     "Turn",
     "TurnKind",
     "check_family",
+    "families",
+    "family",
     "new_game",
     "parse_params",
+    "register",
     "restore",
 ]

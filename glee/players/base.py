@@ -8,7 +8,7 @@ every attempt it made, so that the store can log each model call.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -66,9 +66,6 @@ class Player(Protocol):
     async def act(self, observation: Observation, action_model: type[Action]) -> Decision:
         """Choose an action of `action_model` for the seat that `observation` describes."""
         ...
-
-
-PlayerKind = Literal["baseline", "llm", "human", "replay"]
 
 
 class Sampling(BaseModel):

@@ -10,8 +10,12 @@ from collections.abc import Sequence
 
 from glee.games import Turn
 from glee.games.bargaining import BargainingObservation
+from glee.prompts.registry import Renderer, register_renderer
 from glee.prompts.schema import ActionShape
 from glee.prompts.text import JSON_INSTRUCTION, Cleaned, Lines, money, number, percent
+
+VERSION: int = 1
+"""The prompt version of this family: bump it when its text or request shape changes."""
 
 
 def _inflation(delta: float, whom: str) -> str:
@@ -105,3 +109,14 @@ def turn(o: BargainingObservation, events: Sequence[Turn], shape: ActionShape) -
     else:
         ask = f"It is your turn to make an offer: how much of the {money(o.money)} do you keep? {them} gets the rest."
     return out.request(ask, shape.keys, shape.example, them)
+
+
+register_renderer(
+    Renderer(
+        family="bargaining",
+        system=system,
+        turn=turn,
+        version=VERSION,
+        field_words={("propose", "own_gain"): "what you keep", ("propose", "message"): "a message to the other player"},
+    )
+)

@@ -11,8 +11,12 @@ from collections.abc import Sequence
 
 from glee.games import Turn
 from glee.games.negotiation import NegotiationObservation
+from glee.prompts.registry import Renderer, register_renderer
 from glee.prompts.schema import ActionShape
 from glee.prompts.text import JSON_INSTRUCTION, Cleaned, Lines, money
+
+VERSION: int = 1
+"""The prompt version of this family: bump it when its text or request shape changes."""
 
 
 def _outside(o: NegotiationObservation) -> str:
@@ -116,3 +120,17 @@ def turn(o: NegotiationObservation, events: Sequence[Turn], shape: ActionShape) 
     else:
         ask = "It is your turn to propose a price."
     return out.request(ask, shape.keys, shape.example, them)
+
+
+register_renderer(
+    Renderer(
+        family="negotiation",
+        system=system,
+        turn=turn,
+        version=VERSION,
+        field_words={
+            ("propose", "price"): "the price you propose",
+            ("propose", "message"): "a message to the other player",
+        },
+    )
+)

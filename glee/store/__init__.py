@@ -3,12 +3,11 @@
 from glee.store.database import Store, open_store, scrub
 from glee.store.merge import MergeSummary, merge
 from glee.store.readers import list_games, load_game, prompt_of
-from glee.store.schema import TABLES, VIEWS
+from glee.store.schema import TABLES, views
 from glee.store.writer import WriteSummary, write_games
 
 __all__ = [
     "TABLES",
-    "VIEWS",
     "MergeSummary",
     "Store",
     "WriteSummary",
@@ -18,5 +17,6 @@ __all__ = [
     "open_store",
     "prompt_of",
     "scrub",
+    "views",
     "write_games",
 ]

@@ -9,29 +9,23 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import duckdb
 
-from glee.games import FAMILIES, PARAMS, Family
+from glee.games import families, family
 
 TABLES = ("runs", "games", "turns", "llm_calls", "outcomes")
-VIEWS = {family: f"{family}_games" for family in FAMILIES}
 
-# The family extras of Outcome.extras, typed for the views (the JSON column keeps everything).
-EXTRAS: dict[Family, dict[str, str]] = {
-    "bargaining": {"first_offer_share": "DOUBLE", "share_1": "DOUBLE"},
-    "negotiation": {
-        "price": "DOUBLE",
-        "seller_surplus_share": "DOUBLE",
-        "first_offer_price": "DOUBLE",
-        "ended_by": "INTEGER",
-        "ended_how": "VARCHAR",
-    },
-    "persuasion": {
-        "sale_rate": "DOUBLE",
-        "sales": "INTEGER",
-        "high_products": "INTEGER",
-        "high_sold": "INTEGER",
-        "low_unsold": "INTEGER",
-    },
-}
+
+def views() -> dict[str, str]:
+    """family -> the name of its typed view, for every registered family."""
+    return {name: f"{name}_games" for name in families()}
+
+
+def extra_columns(name: str) -> dict[str, str]:
+    """The typed extra columns of family `name`'s view, from its extras model (glee.games.registry):
+    field -> DuckDB type. The outcomes.extras JSON column keeps everything."""
+    model = family(name).extras
+    hints = typing.get_type_hints(model)
+    return {field: sql_type(hints[field]) for field in model.model_fields}
+
 
 GAME_COLUMNS = (
     "game_id",
@@ -67,25 +61,26 @@ def sql_type(annotation: Any) -> str:
     return {float: "DOUBLE", int: "BIGINT", bool: "BOOLEAN", str: "VARCHAR"}.get(annotation, "VARCHAR")
 
 
-def view_sql(family: Family) -> str:
+def view_sql(name: str) -> str:
     """`<family>_games`: one row per game of the family, one typed column per parameter, joined with
     its outcome. The rounds played are `rounds_played` in every view (and in glee.analysis frames),
     since persuasion's parameter `rounds` is its horizon."""
-    hints = typing.get_type_hints(PARAMS[family])
-    params = [name for name in PARAMS[family].model_fields if name in hints]
+    model = family(name).params
+    hints = typing.get_type_hints(model)
+    params = [p for p in model.model_fields if p in hints]
     cols = [f"CAST(g.params->>'{p}' AS {sql_type(hints[p])}) AS \"{p}\"" for p in params]
     cols += [f'g."{c}" AS "{"rounds_played" if c == "rounds" else c}"' for c in GAME_COLUMNS]
     cols += [f'o."{c}"' for c in OUTCOME_COLUMNS]
-    cols += [f"CAST(o.extras->>'{k}' AS {t}) AS \"{k}\"" for k, t in EXTRAS[family].items() if k not in params]
+    cols += [f"CAST(o.extras->>'{k}' AS {t}) AS \"{k}\"" for k, t in extra_columns(name).items() if k not in params]
     body = ",\n    ".join(cols)
     return (
-        f"CREATE OR REPLACE VIEW {VIEWS[family]} AS SELECT\n    {body}\n"
-        f"FROM games g LEFT JOIN outcomes o USING (game_id)\nWHERE g.family = '{family}'"
+        f"CREATE OR REPLACE VIEW {name}_games AS SELECT\n    {body}\n"
+        f"FROM games g LEFT JOIN outcomes o USING (game_id)\nWHERE g.family = '{name}'"
     )
 
 
 def create(con: duckdb.DuckDBPyConnection) -> None:
     """Create the tables (if missing) and (re)create the views; safe to run on every open."""
     con.execute(table_ddl())
-    for family in FAMILIES:
-        con.execute(view_sql(family))
+    for name in families():
+        con.execute(view_sql(name))
