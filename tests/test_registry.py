@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -16,10 +18,13 @@ from glee.prompts.registry import Renderer, renderer
 from glee.store.schema import extra_columns
 from tests.support.playout import play_baselines
 
+GLEE = Path(__file__).resolve().parents[1] / "glee"
+
 
 def test_every_registered_family_has_every_piece() -> None:
     names = complete()
     assert names[:3] == ("bargaining", "negotiation", "persuasion")
+    assert "ultimatum" in names  # the plugin of tests/plugins, installed by make setup
     for name in names:
         declared = family(name)
         assert declared.params.family == name and declared.state.family == name
@@ -95,3 +100,9 @@ def test_theory_is_declared_on_the_scale_of_a_recorded_measure() -> None:
     for name in complete():
         theory = baselines(name).theory
         assert isinstance(theory, Theory) and theory.label
+
+
+def test_no_file_under_glee_names_the_plugin_family() -> None:
+    found = subprocess.run(["grep", "-rli", "ultimatum", str(GLEE)], capture_output=True, text=True, check=False)
+    assert found.returncode == 1, found.stdout  # grep: 1 = no match
+    assert (GLEE / "games" / "bargaining.py").is_file()  # the grep searched the real package
