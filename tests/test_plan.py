@@ -80,7 +80,7 @@ def test_fixed_params_apply_to_every_configuration_and_duplicates_collapse() -> 
     )
     specs = plan(config)
     assert len(specs) == 1
-    assert specs[0].params["rounds"] == 3 and specs[0].params["p"] == 0.5
+    assert specs[0].params_json()["rounds"] == 3 and specs[0].params_json()["p"] == 0.5
 
 
 def test_bad_parameters_name_the_field_the_value_and_the_configuration() -> None:

@@ -54,7 +54,7 @@ def test_games_table(mixed: tuple[RunConfig, Path]) -> None:
     assert {r["run_id"] for r in rows} == {runs[0][0]}
     for row in rows:
         spec = specs[row["game_id"]]
-        assert json.loads(row["params"]) == spec.params
+        assert json.loads(row["params"]) == spec.params_json()
         assert (row["player_1"], row["player_2"]) == (spec.player_1.label(), spec.player_2.label())
         assert (row["seed"], row["replicate"], row["tries"]) == (spec.seed, 0, 1)
         assert json.loads(row["spec"])["game_id"] == row["game_id"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from glee.engine.specs import GameSet, GameSpec, PlayerSpec, RunConfig
 from glee.errors import ConfigError
-from glee.games import registry
+from glee.games import Params, registry
 from glee.games.grids import expand
 from glee.players.families import complete
 from glee.prompts import PROMPT_VERSION  # the prompts' text version: games' ids change with it
@@ -51,8 +51,8 @@ def derive_seed(run_seed: int, gid: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def configurations(games: GameSet) -> list[dict[str, Any]]:
-    """The validated parameter dicts of one game set, in a stable order, duplicates removed."""
+def configurations(games: GameSet) -> list[Params]:
+    """The validated parameters of one game set, in a stable order, duplicates removed."""
     raw = list(games.params)
     if games.grid == "paper":
         raw += expand(registry.family(games.family).grids["paper"])
@@ -60,14 +60,14 @@ def configurations(games: GameSet) -> list[dict[str, Any]]:
         raw += expand(games.grid)
     if not raw:
         raw = [{}]
-    seen: dict[str, dict[str, Any]] = {}
+    seen: dict[str, Params] = {}
     for i, item in enumerate(raw):
         merged = {**item, **games.fixed}
         try:
-            params = registry.family(games.family).params.parse(merged).model_dump(mode="json")
+            params = registry.family(games.family).params.parse(merged)
         except ConfigError as exc:
             raise ConfigError(f"games[{games.family}] configuration {i} ({merged}): {exc}") from None
-        seen.setdefault(canonical_json(params), params)
+        seen.setdefault(canonical_json(params.model_dump(mode="json")), params)
     return list(seen.values())
 
 
@@ -94,21 +94,9 @@ def plan(config: RunConfig) -> list[GameSpec]:
         for params in configurations(games):
             for p1, p2 in pairs:
                 for replicate in range(config.n_games):
-                    gid = game_id(games.family, params, p1, p2, config.seed, replicate)
-                    if gid in ids:  # the same game named twice (e.g. two equal game sets): play it once
+                    spec = GameSpec.create(games.family, params, p1, p2, replicate, config.seed)
+                    if spec.game_id in ids:  # the same game named twice (e.g. two equal game sets): play it once
                         continue
-                    ids.add(gid)
-                    specs.append(
-                        GameSpec(
-                            family=games.family,
-                            params=params,
-                            player_1=p1,
-                            player_2=p2,
-                            replicate=replicate,
-                            run_seed=config.seed,
-                            prompt_version=PROMPT_VERSION,
-                            game_id=gid,
-                            seed=derive_seed(config.seed, gid),
-                        )
-                    )
+                    ids.add(spec.game_id)
+                    specs.append(spec)
     return specs
