@@ -3,7 +3,7 @@
 A family's rules module ends with `register(GameFamily(...))`: its name, parameters model,
 state, outcome extras model, paper grid and rules version. Every table that used to list
 the families (the parameter models, the states, the store's extra columns, the paper
-grids) is read from here. glee's own families are the modules of BUILTIN; other packages
+grids) is read from here. glee's own families are named in BUILTIN; other packages
 add families through the `glee.families` entry point group (the entry point names a module
 whose import registers the family's rules, prompt renderer and baselines).
 
@@ -24,8 +24,9 @@ from glee.errors import ConfigError, GleeError
 from glee.games.base import Frozen, GameState, Params
 
 ENTRY_POINT_GROUP = "glee.families"
-BUILTIN = ("glee.games.bargaining", "glee.games.negotiation", "glee.games.persuasion")
-"""glee's own families' rules modules (imported before the entry points)."""
+BUILTIN = ("bargaining", "negotiation", "persuasion")
+"""glee's own families, in order. Each layer imports its module of the same name (glee.games.<name>,
+glee.prompts.<name>, glee.players.baselines.<name>) before the entry points are loaded."""
 
 Grid = dict[str, list[Any]]
 
@@ -110,8 +111,8 @@ def load() -> None:
     if _loaded:
         return
     _loaded = True
-    for module in BUILTIN:
-        importlib.import_module(module)
+    for name in BUILTIN:
+        importlib.import_module(f"glee.games.{name}")
     for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
         point.load()
         if point.name not in _FAMILIES:
@@ -121,11 +122,7 @@ def load() -> None:
 def families() -> tuple[str, ...]:
     """The names of every registered family, glee's own first."""
     load()
-    own = [f.name for f in _FAMILIES.values() if f.state.__module__ in BUILTIN]
-    return (
-        *sorted(own, key=lambda name: BUILTIN.index(_FAMILIES[name].state.__module__)),
-        *(n for n in _FAMILIES if n not in own),
-    )
+    return (*(n for n in BUILTIN if n in _FAMILIES), *(n for n in _FAMILIES if n not in BUILTIN))
 
 
 def family(name: str) -> GameFamily:

@@ -32,12 +32,6 @@ from glee.players.base import Decision
 Strategy = Literal["spe", "random", "fair"]
 STRATEGIES: tuple[Strategy, ...] = ("spe", "random", "fair")
 
-BUILTIN = (
-    "glee.players.baselines.bargaining",
-    "glee.players.baselines.negotiation",
-    "glee.players.baselines.persuasion",
-)
-
 TOLERANCE = 1e-9
 """Relative tolerance of money comparisons (times the money scale): indifference means accept."""
 
@@ -102,8 +96,8 @@ def baselines(family: str) -> Baselines:
     global _loaded
     if not _loaded:
         _loaded = True
-        for module in BUILTIN:
-            importlib.import_module(module)
+        for name in registry.BUILTIN:
+            importlib.import_module(f"glee.players.baselines.{name}")
         registry.load()
     found = _BASELINES.get(family)
     if found is None:

@@ -2,8 +2,9 @@
 
 A renderer turns one family's observations into words: the system prompt of a seat, the
 user message of a turn, the words of the fields its actions ask for, and whether a seat
-starts a new chat every turn. glee's own renderers are the modules of BUILTIN; a plugin
-family registers its renderer when its entry point is loaded (glee.games.registry).
+starts a new chat every turn. glee's own renderers are the modules named like its families
+(glee.games.registry.BUILTIN); a plugin family registers its renderer when its entry point is
+loaded (glee.games.registry).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from glee.prompts.text import Cleaned
 
 if TYPE_CHECKING:
     from glee.prompts.schema import ActionShape
-
-BUILTIN = ("glee.prompts.bargaining", "glee.prompts.negotiation", "glee.prompts.persuasion")
 
 
 def _never(observation: Any) -> bool:
@@ -75,8 +74,8 @@ def _load() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        for module in BUILTIN:
-            importlib.import_module(module)
+        for name in registry.BUILTIN:
+            importlib.import_module(f"glee.prompts.{name}")
         registry.load()
 
 
