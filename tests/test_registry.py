@@ -106,3 +106,25 @@ def test_no_file_under_glee_names_the_plugin_family() -> None:
     found = subprocess.run(["grep", "-rli", "ultimatum", str(GLEE)], capture_output=True, text=True, check=False)
     assert found.returncode == 1, found.stdout  # grep: 1 = no match
     assert (GLEE / "games" / "bargaining.py").is_file()  # the grep searched the real package
+
+
+def test_an_entry_point_that_cannot_be_imported_is_left_out_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import EntryPoint
+
+    ghost = EntryPoint(name="ghost", value="no_such_module_anywhere", group=registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [ghost])
+    monkeypatch.setattr(registry, "_loaded", False)
+    with pytest.warns(RuntimeWarning, match=r"^family 'ghost': entry point 'no_such_module_anywhere' cannot be imp"):
+        assert "ghost" not in families()
+    assert families()[:3] == ("bargaining", "negotiation", "persuasion")
+
+
+def test_an_entry_point_that_registers_no_rules_fails_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import EntryPoint
+
+    empty = EntryPoint(name="empty", value="glee.errors", group=registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [empty])
+    monkeypatch.setattr(registry, "_loaded", False)
+    with pytest.raises(FamilyError) as caught:
+        families()
+    assert str(caught.value) == "family 'empty': entry point 'glee.errors' registered no rules (GameFamily)"

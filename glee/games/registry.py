@@ -15,6 +15,7 @@ checks that every registered family has all of them.
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -114,7 +115,17 @@ def load() -> None:
     for name in BUILTIN:
         importlib.import_module(f"glee.games.{name}")
     for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
-        point.load()
+        try:
+            point.load()
+        except ImportError as exc:
+            # Metadata of a package that is not importable here (removed, or another environment's):
+            # every other family still works; this one is left out, and said so.
+            warnings.warn(
+                f"family {point.name!r}: entry point {point.value!r} cannot be imported ({exc}); it is left out",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
         if point.name not in _FAMILIES:
             raise FamilyError(f"family {point.name!r}: entry point {point.value!r} registered no rules (GameFamily)")
 
