@@ -66,7 +66,8 @@ def configurations(games: GameSet) -> list[Params]:
         try:
             params = registry.family(games.family).params.parse(merged)
         except ConfigError as exc:
-            raise ConfigError(f"games[{games.family}] configuration {i} ({merged}): {exc}") from None
+            # One prefix (the family's, from Params.parse) for one bad value; which configuration says where.
+            raise ConfigError(f"{exc} (configuration {i} of the {games.family} games)") from None
         seen.setdefault(canonical_json(params.model_dump(mode="json")), params)
     return list(seen.values())
 
