@@ -9,11 +9,12 @@ the family-specific checks below add what only one family's rules promise.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 
 import pytest
 
-from glee.games import GameState, Observation, Outcome, Seat, families, parse_params
+from glee.games import GameState, Observation, Outcome, Seat, families, parse_params, registry
 from glee.games.bargaining import BargainingParams, BargainingState
 from glee.games.conformance import ConformanceError, check_family, check_playout
 from glee.games.grids import paper_grid
@@ -123,3 +124,16 @@ def test_play_baselines_still_plays_a_game_to_the_end() -> None:
     params = parse_params("persuasion", {"rounds": 3})
     state = asyncio.run(play_baselines(params, "spe", "spe", 0))
     assert state.is_over and state.outcome().rounds == 3
+
+
+def test_the_kit_names_a_declared_private_field_the_observation_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    declared = registry.family("bargaining")
+    typo = dataclasses.replace(declared, private={**declared.private, "other_detla": lambda p, seat: False})
+    monkeypatch.setitem(registry._FAMILIES, "bargaining", typo)
+    params = parse_params("bargaining", {"max_rounds": 2})
+    with pytest.raises(ConformanceError) as caught:
+        check_playout(BargainingState(params=params, seed=0), baseline_chooser("spe", "spe")(params, 0))
+    assert str(caught.value) == (
+        "family 'bargaining': privacy (round 1, turn 0): "
+        "declared private field 'other_detla' is not a field of BargainingObservation"
+    )

@@ -69,6 +69,8 @@ def check_position(declared: GameFamily, state: GameState) -> None:
         if obs.to_act != (viewer == moving):
             raise _fail(state, "observation", f"seat {viewer}: to_act is {obs.to_act}, the seat to move is {moving}")
         for name, shown in declared.private.items():
+            if name not in type(obs).model_fields:
+                raise _fail(state, "privacy", f"declared private field {name!r} is not a field of {type(obs).__name__}")
             if not shown(p, viewer) and getattr(obs, name) is not None:
                 raise _fail(state, "privacy", f"seat {viewer} sees {name} = {getattr(obs, name)!r}")
 
