@@ -110,7 +110,7 @@ def test_the_default_run_is_the_demo() -> None:
     seatings = {(s.player_1.label(), s.player_2.label()) for s in specs}
     assert seatings == {(SMOLLM2, "baseline:spe"), ("baseline:spe", SMOLLM2), (SMOLLM2, SMOLLM2)}
     for family in ("bargaining", "negotiation", "persuasion"):
-        configs = {tuple(sorted(s.params.items())) for s in specs if s.family == family}
+        configs = {tuple(sorted(s.params_json().items())) for s in specs if s.family == family}
         assert len(configs) == 2, family
     assert len(specs) == 6 * 3
     assert max(s.params_json().get("max_rounds", s.params_json().get("rounds", 0)) for s in specs) <= 4
