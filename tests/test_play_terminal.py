@@ -283,8 +283,8 @@ async def test_a_person_is_asked_again_with_the_reason_and_never_sees_json() -> 
     assert record.player_2 == "human:fay"
     assert record.status == "completed" and record.end_reason == "outside_option"
     first, second = source.requests
-    assert first.error is None and second.error is not None
-    assert "'maybe' is not one of accept, reject, outside_option" in second.error
+    assert first.rejection is None and second.rejection is not None
+    assert "'maybe' is not one of accept, reject, outside_option" in second.rejection
     assert second.text == first.text
     for request in source.requests:
         assert "JSON" not in request.rules + request.text

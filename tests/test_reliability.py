@@ -187,6 +187,36 @@ def test_a_refused_key_or_unknown_model_stops_the_run_with_one_message(
     assert len(errors) == 1 and errors[0][0] == "failed" and message in errors[0][1]
 
 
+@pytest.mark.parametrize(
+    ("fault", "kind"),
+    [
+        ("rate_limit", "rate_limit"),
+        ("server_error", "server_error"),
+        ("reset", "transport"),
+        ("hang", "timeout"),
+        ("context_length", "context_length"),
+        ("malformed", "malformed_reply"),
+        ("empty", "malformed_reply"),
+        ("unauthorized", "endpoint_down"),
+        ("not_found", "endpoint_down"),
+    ],
+)
+def test_a_failed_game_carries_the_kind_of_fault_that_stopped_it(
+    tmp_path: Path, fault_server: FaultServer, fault: Fault, kind: str
+) -> None:
+    """Every request answered with one fault and no retries: each game that was played is failed
+    with the kind the endpoint raised (games.error_kind), which nothing reads out of the message."""
+    player = llm(fault_server, max_retries=0, timeout_s=1.0)
+    config = small_config(tmp_path / f"{fault}.duckdb", [(player, baseline("spe"))], max_games_in_flight=12)
+    fault_server.set_plan(FaultPlan(rates={fault: 1.0}, hang_s=3.0))
+    summary = run(config)
+    assert summary.completed == summary.forfeit == 0 and summary.failed >= 1
+    with open_store(config.db, read_only=True) as store:
+        kinds = store.con.execute("SELECT status, error_kind, count(*) FROM games GROUP BY ALL").fetchall()
+    assert kinds == [("failed", kind, summary.failed)]
+    assert (summary.error is not None) == (kind == "endpoint_down")
+
+
 SWEEP = """
 import sys
 from glee.engine.scheduler import run

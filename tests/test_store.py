@@ -312,12 +312,10 @@ def test_reading_a_missing_database_or_game_is_a_clear_error(db_path: Path) -> N
 
 def test_prompt_of_starts_a_fresh_chat_at_a_new_system_message(db_path: Path) -> None:
     """A myopic persuasion buyer is a new buyer every round: each round's call opens a new chat."""
-    from glee.engine.record import CallRecord
+    from glee.players.base import LLMCall
 
-    def call(turn: int, request: list[dict[str, str]], cut: bool = False) -> CallRecord:
-        return CallRecord(
-            turn=turn, seat=2, attempt=1, model="m", request=request, response="{}", opponent_text_cut=cut
-        )
+    def call(turn: int, request: list[dict[str, str]], cut: bool = False) -> LLMCall:
+        return LLMCall(turn=turn, seat=2, attempt=1, model="m", request=request, response="{}", opponent_text_cut=cut)
 
     rounds = [
         call(3, [{"role": "system", "content": "rules"}, {"role": "user", "content": "round 1"}]),
@@ -332,3 +330,70 @@ def test_prompt_of_starts_a_fresh_chat_at_a_new_system_message(db_path: Path) ->
         ]
         flags = store.con.execute("SELECT turn, opponent_text_cut FROM llm_calls ORDER BY turn").fetchall()
         assert flags == [(3, False), (6, True)]
+
+
+def test_record_fields_and_table_columns_agree(db_path: Path) -> None:
+    """Every column is written from a record field and every record field reaches a column, both ways:
+    a field renamed on one side only fails here instead of being written NULL."""
+    from glee.games import Outcome
+    from glee.players.base import LLMCall
+    from glee.store.writer import COLUMNS, NOT_WRITTEN, WRITTEN
+
+    records = {"games": GameRecord, "turns": TurnRecord, "llm_calls": LLMCall, "outcomes": Outcome}
+    kept_by_the_writer = {"games": {"tries"}}  # columns the writer fills itself, not from the record
+    with open_store(db_path) as store:
+        for table in WRITTEN:
+            columns = {r[0] for r in store.con.execute(f"DESCRIBE {table}").fetchall()}
+            assert set(COLUMNS[table]) == columns, table
+            fields = set(records[table].model_fields) | {"game_id"}
+            written = fields - NOT_WRITTEN.get(table, set())
+            assert written == columns - kept_by_the_writer.get(table, set()), table
+            assert NOT_WRITTEN.get(table, set()) <= set(records[table].model_fields), table
+
+
+def test_writer_row_functions_fill_their_columns_in_order(db_path: Path) -> None:
+    """Each row function's values land in the column of the same name: write one record whose every
+    value differs, read it back by column name."""
+    from glee.games import Outcome
+    from glee.players.base import LLMCall
+
+    call = LLMCall(
+        turn=1, seat=2, attempt=3, model="m", request=[{"role": "user", "content": "q"}], response="r",
+        error="e", prompt_tokens=11, completion_tokens=12, cached_tokens=13, latency_ms=14.5,
+        finish_reason="length", parsed={"x": 1}, rejection="no", opponent_text_cut=True,
+    )  # fmt: skip
+    outcome = Outcome(
+        end_reason="agreement", rounds=2, agreement=True, payoff_1=1.0, payoff_2=2.0, self_gain_1=0.1,
+        self_gain_2=0.2, efficiency=0.3, fairness=0.4, forfeit_seat=None, extras={"price": 5.0},
+    )  # fmt: skip
+    from datetime import UTC, datetime
+
+    game = {
+        "seed": 7, "replicate": 4, "end_reason": "agreement", "rounds": 2, "error": "boom", "forfeit_seat": 1,
+        "started_at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "finished_at": datetime(2026, 1, 2, 3, 4, 6, tzinfo=UTC),
+        "spec": {"s": 1}, "source_id": "src", "conforms": False, "conform_error": "illegal",
+    }  # fmt: skip
+    record = _record("fields").model_copy(update={**game, "calls": [call], "outcome": outcome})
+    with open_store(db_path) as store:
+        store.write([record])
+        back = load_game(store, "fields")
+    assert back.calls == [call]
+    assert back.outcome == outcome
+    assert back == record
+
+
+def test_a_file_from_before_error_kind_is_migrated_on_open(db_path: Path) -> None:
+    """A database written before games.error_kind existed gains the column when opened for writing,
+    keeps its rows, and takes new failed games with their kind."""
+    with open_store(db_path) as store:
+        store.write([_record("old", "failed")])
+        store.con.execute("ALTER TABLE games DROP COLUMN error_kind")  # the file as an earlier glee left it
+    with duckdb.connect(str(db_path)) as con:
+        assert "error_kind" not in {r[0] for r in con.execute("DESCRIBE games").fetchall()}
+    failed = _record("new", "failed").model_copy(update={"error": "TimeoutError: ...", "error_kind": "timeout"})
+    with open_store(db_path) as store:
+        store.write([failed])
+        rows = store.con.execute("SELECT game_id, status, error_kind FROM games ORDER BY 1").fetchall()
+        assert load_game(store, "new").error_kind == "timeout"
+    assert rows == [("new", "failed", "timeout"), ("old", "failed", None)]

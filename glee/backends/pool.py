@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from glee.backends.base import backend_of
 from glee.backends.endpoint import OpenAIEndpoint
 from glee.backends.managed import ManagedServer
 from glee.backends.spec import EndpointSpec
@@ -29,8 +30,8 @@ _SERVER_FIELDS = {"backend", "model", "engine_args", "launch", "startup_timeout_
 
 
 def is_managed(spec: EndpointSpec) -> bool:
-    """Whether glee starts the server for `spec` (a local backend without a base_url)."""
-    return spec.base_url is None and spec.backend in ("vllm", "llamacpp")
+    """Whether glee starts the server for `spec` (a backend kind that glee starts, without a base_url)."""
+    return spec.base_url is None and backend_of(spec).starts_server
 
 
 def server_key(spec: EndpointSpec) -> str:

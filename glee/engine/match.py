@@ -7,12 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from glee.engine.record import CallRecord, GameRecord, TurnRecord
+from glee.engine.record import GameRecord, TurnRecord
 from glee.engine.specs import GameSpec, PlayerSpec
-from glee.errors import GameAbandoned, InfrastructureError
+from glee.errors import ErrorKind, GameAbandoned, InfrastructureError
 from glee.games import GameState, Params, Seat, new_game
 from glee.games.base import hash_ints
-from glee.players.base import Decision, Player
+from glee.players.base import Decision, LLMCall, Player
 
 PlayerFactory = Callable[[PlayerSpec, Params, Seat, int], Player]
 """Builds the player of one seat of one game: (spec, the game's params, seat, the seat's seed)."""
@@ -23,23 +23,13 @@ def seat_seed(game_seed: int, seat: Seat) -> int:
     return hash_ints(game_seed, seat)
 
 
-def _calls(decision: Decision, turn: int, seat: Seat) -> list[CallRecord]:
-    out = []
-    for number, attempt in enumerate(decision.attempts, start=1):
-        call = attempt.call
-        if call is None:
-            continue
-        out.append(
-            CallRecord(
-                **call.model_dump(),
-                turn=turn,
-                seat=seat,
-                attempt=number,
-                parsed=attempt.parsed,
-                rejection=attempt.error,
-            )
-        )
-    return out
+def _calls(decision: Decision, turn: int, seat: Seat) -> list[LLMCall]:
+    """The decision's model calls, placed in the game (attempts count every try, a call or not)."""
+    return [
+        attempt.call.model_copy(update={"turn": turn, "seat": seat, "attempt": number})
+        for number, attempt in enumerate(decision.attempts, start=1)
+        if attempt.call is not None
+    ]
 
 
 def _message(action: dict[str, Any] | None) -> str | None:
@@ -63,16 +53,19 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
     started = datetime.now(UTC)
     params = spec.params
     state = new_game(params, spec.seed)
-    calls: list[CallRecord] = []
+    calls: list[LLMCall] = []
     forfeit_turn: TurnRecord | None = None
     error: str | None = None
-    abandoned = False
+    error_kind: ErrorKind | None = None
     seat: Literal[0, 1, 2] | None = None
+    blame: ErrorKind = "player_bug"
+    # Whose bug an unexpected exception is: the player's while one is built or acting, else the rules'.
     try:
         players: dict[Seat, Player] = {
             1: make_player(spec.player_1, params, 1, seat_seed(spec.seed, 1)),
             2: make_player(spec.player_2, params, 2, seat_seed(spec.seed, 2)),
         }
+        blame = "rules_bug"
         while not state.is_over:
             seat = state.to_act()
             if seat == 0:
@@ -80,7 +73,10 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
                 continue
             assert seat is not None
             turn = len(state.turns) + 1
-            decision = await players[seat].act(state.observation(seat), state.action_model())
+            observation, action_model = state.observation(seat), state.action_model()
+            blame = "player_bug"
+            decision = await players[seat].act(observation, action_model)
+            blame = "rules_bug"
             calls += _calls(decision, turn, seat)
             if decision.action is None:
                 last = decision.attempts[-1].parsed if decision.attempts else None
@@ -97,16 +93,16 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
             else:
                 state = state.apply(decision.action)
     except GameAbandoned as exc:  # a person left: no one's fault, no outcome
-        error, abandoned = f"{type(exc).__name__}: {exc}", True
+        error, error_kind = f"{type(exc).__name__}: {exc}", exc.kind
     except InfrastructureError as exc:
-        error = f"{type(exc).__name__}: {exc}"
+        error, error_kind = f"{type(exc).__name__}: {exc}", exc.kind
         if exc.attempts and (seat == 1 or seat == 2):  # the failing turn's calls, the failed one last
             calls += _calls(Decision(action=None, attempts=exc.attempts), len(state.turns) + 1, seat)
     except Exception:  # a rules or player bug: this game fails, the sweep goes on
-        error = traceback.format_exc()
+        error, error_kind = traceback.format_exc(), blame
     turns = _turns(state) + ([forfeit_turn] if forfeit_turn else [])
     if error is not None:
-        status = "abandoned" if abandoned else "failed"
+        status = "abandoned" if error_kind == "abandoned" else "failed"
         outcome = None
     else:
         outcome = state.outcome()
@@ -126,6 +122,7 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
         started_at=started,
         finished_at=datetime.now(UTC),
         error=error,
+        error_kind=error_kind,
         forfeit_seat=state.forfeit_seat,
         spec=spec.model_dump(mode="json"),
         turns=turns,

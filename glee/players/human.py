@@ -146,7 +146,7 @@ class HumanRequest(BaseModel):
     fields: tuple[HumanField, ...]
     round: int
     kind: TurnKind
-    error: str | None = None
+    rejection: str | None = None
 
 
 class HumanInput(Protocol):
@@ -199,8 +199,8 @@ class HumanPlayer:
             try:
                 action = read_answer(raw, request.fields, action_model)
             except ValueError as exc:
-                attempts.append(Attempt(text=text, error=str(exc)))
-                request = request.model_copy(update={"error": str(exc)})
+                attempts.append(Attempt(text=text, rejection=str(exc)))
+                request = request.model_copy(update={"rejection": str(exc)})
                 continue
             attempts.append(Attempt(text=text, parsed=action.model_dump()))
             return Decision(action=action, attempts=attempts)

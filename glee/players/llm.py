@@ -5,7 +5,7 @@ user message with the news and the request, the model's reply, and on an invalid
 re-ask with the error, up to `max_attempts` tries in all; then the turn is given up
 (Decision(action=None)) and the engine records a forfeit.
 
-Each Call logs only the messages added since this seat's previous call (the replies of
+Each LLMCall logs only the messages added since this seat's previous call (the replies of
 earlier calls included), so the prompt of any call is the concatenation of the seat's
 calls' messages up to it — except that a call whose messages start with a system message
 starts a new chat (a myopic persuasion buyer is a fresh buyer every round).
@@ -18,7 +18,7 @@ from typing import Any
 
 from glee.errors import InfrastructureError
 from glee.games import Action, Observation
-from glee.players.base import Attempt, Call, ChatEndpoint, Decision, Sampling
+from glee.players.base import Attempt, ChatEndpoint, Decision, LLMCall, Sampling
 from glee.prompts import (
     TurnKey,
     action_schema,
@@ -82,28 +82,26 @@ class LLMPlayer:
         for number in range(1, self.max_attempts + 1):
             added = self.messages[self._sent :]
             try:
-                completion = await self.endpoint.complete(self.messages, schema, self.sampling)
+                reply = await self.endpoint.complete(self.messages, schema, self.sampling)
             except InfrastructureError as exc:
                 # Not the player's fault: the engine fails the game, but the calls are still logged.
-                failed = Call(model=self.endpoint.label, request=added, error=f"{type(exc).__name__}: {exc}")
+                failed = LLMCall(model=self.endpoint.label, request=added, error=f"{type(exc).__name__}: {exc}")
                 exc.attempts = [*attempts, Attempt(call=failed)]
                 raise
             self._sent = len(self.messages)
-            parsed = parse_action(completion.text, action_model)
-            call = Call(
-                model=completion.model,
-                request=added,
-                response=completion.text,
-                prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens,
-                cached_tokens=completion.cached_tokens,
-                latency_ms=completion.latency_ms,
-                finish_reason=completion.finish_reason,
-                opponent_text_cut=cut and number == 1,
+            text = reply.response or ""
+            parsed = parse_action(text, action_model)
+            call = reply.model_copy(
+                update={
+                    "request": added,
+                    "parsed": parsed.data,
+                    "rejection": parsed.error,
+                    "opponent_text_cut": cut and number == 1,
+                }
             )
-            attempts.append(Attempt(text=completion.text, parsed=parsed.data, error=parsed.error, call=call))
+            attempts.append(Attempt(text=text, parsed=parsed.data, rejection=parsed.error, call=call))
             # The reply stays in the chat either way: the model sees what it said when re-asked or next turn.
-            self.messages.append({"role": "assistant", "content": completion.text})
+            self.messages.append({"role": "assistant", "content": text})
             if parsed.action is not None:
                 return Decision(action=parsed.action, attempts=attempts)
             if number < self.max_attempts:

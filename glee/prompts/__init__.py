@@ -1,6 +1,7 @@
 """The text boundary: observations -> chat messages, model text -> actions, action schemas,
 and the quoting of untrusted opponent text. The only layer with prose."""
 
+from glee.games.base import MESSAGE_LIMIT
 from glee.prompts.chat import (
     TurnKey,
     mark_shown,
@@ -12,7 +13,7 @@ from glee.prompts.chat import (
 )
 from glee.prompts.parser import Parsed, parse_action
 from glee.prompts.schema import ActionShape, action_schema, action_shape
-from glee.prompts.text import JSON_INSTRUCTION, MESSAGE_LIMIT, Cleaned, clean_untrusted, money, quote_untrusted
+from glee.prompts.text import JSON_INSTRUCTION, Cleaned, clean_untrusted, money, quote_untrusted
 
 PROMPT_VERSION = "4"
 """Part of every game's identity (its game_id). Bump it whenever any prompt text, request shape,

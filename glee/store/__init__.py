@@ -1,6 +1,7 @@
 """store layer: the DuckDB schema, the single batched writer, readers and shard merge."""
 
-from glee.store.database import Store, open_store, scrub
+from glee.api_keys import scrub
+from glee.store.database import Store, open_store
 from glee.store.merge import MergeSummary, merge
 from glee.store.readers import list_games, load_game, prompt_of
 from glee.store.schema import TABLES, views

@@ -16,9 +16,10 @@ import duckdb
 
 import glee
 from glee.api_keys import scrub
-from glee.engine.plan import PROMPT_VERSION, PROTOCOL_VERSION
+from glee.engine.plan import PROTOCOL_VERSION
 from glee.engine.record import GameRecord
 from glee.errors import ConfigError
+from glee.prompts import PROMPT_VERSION
 from glee.store import schema
 from glee.store.writer import DONE, WriteSummary, write_games
 

@@ -181,7 +181,7 @@ def read_folder(folder: Path) -> tuple[dict[str, Any], list[tuple[int, dict[str,
 class Replay:
     """Applies the rows of one original game to glee's rules, one row at a time."""
 
-    def __init__(self, family: Family, state: GameState, config: dict[str, Any], header: set[str]) -> None:
+    def __init__(self, family: Family, state: GameState, header: set[str]) -> None:
         self.family = family
         self.state = state
         params = state.params
@@ -320,7 +320,7 @@ def game_record(folder: Path, run_id: str | None = None) -> GameRecord:
     except ConfigError as exc:
         raise MalformedGame(f"config.json game_args: {exc}") from None
     source_id = folder.name
-    replay = Replay(family, new_game(params, seed=0), config, set(rows[0][1]))
+    replay = Replay(family, new_game(params, seed=0), set(rows[0][1]))
     error: str | None = None
     refused: TurnRecord | None = None
     for line, row in rows:

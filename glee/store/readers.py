@@ -7,9 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from glee.engine.record import CallRecord, GameRecord, TurnRecord
+from glee.engine.record import GameRecord, TurnRecord
 from glee.errors import ConfigError
 from glee.games import Outcome
+from glee.players.base import LLMCall
 from glee.store.database import Store
 
 
@@ -59,7 +60,7 @@ def load_game(store: Store, game_id: str) -> GameRecord:
             **game,
             "turns": [TurnRecord.model_validate({**t, "action": _loads(t["action"])}) for t in turns],
             "calls": [
-                CallRecord.model_validate({**c, "request": _loads(c["request"]), "parsed": _loads(c["parsed"])})
+                LLMCall.model_validate({**c, "request": _loads(c["request"]), "parsed": _loads(c["parsed"])})
                 for c in calls
             ],
             "outcome": outcome,

@@ -31,8 +31,14 @@ CREATE TABLE IF NOT EXISTS games (
     conforms      BOOLEAN,               -- imported games: legal under glee's rules
     conform_error VARCHAR,
     tries         INTEGER NOT NULL DEFAULT 1,  -- times played (a failed game is replayed on resume)
-    spec          JSON                   -- the GameSpec it was played from
+    spec          JSON,                  -- the GameSpec it was played from
+    error_kind    VARCHAR                -- failed/abandoned: endpoint_down | timeout | transport | rate_limit |
+                                         -- server_error | request_rejected | context_length | malformed_reply |
+                                         -- rules_bug | player_bug | abandoned (glee.errors.ErrorKind)
 );
+
+-- Migrations of files written by earlier glee versions (idempotent, run on every open for writing).
+ALTER TABLE games ADD COLUMN IF NOT EXISTS error_kind VARCHAR;
 
 CREATE TABLE IF NOT EXISTS turns (
     game_id  VARCHAR NOT NULL,

@@ -17,12 +17,13 @@ import duckdb
 import pyarrow as pa
 from pydantic import BaseModel
 
-from glee.engine.record import GameRecord
+from glee.engine.record import GameRecord, TurnRecord
+from glee.games import Outcome
+from glee.players.base import LLMCall
 
 DONE = ("completed", "forfeit", "abandoned")
 """Statuses never played or written again (a person who left is not brought back by a resume)."""
 WRITTEN = ("games", "turns", "llm_calls", "outcomes")
-JSON_FIELDS = {"params", "spec", "action", "request", "parsed", "extras"}
 
 
 class WriteSummary(BaseModel):
@@ -37,33 +38,76 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _append(columns: dict[str, list[Any]], source: Any, game_id: str) -> None:
-    """Append one row, read from `source`'s attributes, to column lists (JSON columns encoded)."""
-    for name, values in columns.items():
-        if name == "game_id":
-            values.append(game_id)
-        elif name in JSON_FIELDS:
-            values.append(_json(getattr(source, name, None)))
-        else:
-            values.append(getattr(source, name, None))
+# Each table's row, field by field, in the table's column order. Written out rather than read by
+# name, so that renaming a record field is a type error here (and a failing test), never a column
+# silently written NULL. tests/test_store.py checks that these columns are the tables' columns and
+# that every record field is written (or listed in NOT_WRITTEN).
+def game_row(r: GameRecord, tries: int) -> tuple[Any, ...]:
+    return (
+        r.game_id, r.run_id, r.family, _json(r.params), r.player_1, r.player_2, r.seed, r.replicate,
+        r.status, r.end_reason, r.rounds, r.started_at, r.finished_at, r.error, r.forfeit_seat,
+        r.source_id, r.conforms, r.conform_error, tries, _json(r.spec), r.error_kind,
+    )  # fmt: skip
 
 
-def _columns(
-    records: Sequence[GameRecord], tries: dict[str, int], names: dict[str, list[str]]
-) -> dict[str, dict[str, list[Any]]]:
-    """The batch as column lists per table: built once, converted to Arrow once (no per-row inserts)."""
-    out: dict[str, dict[str, list[Any]]] = {table: {c: [] for c in names[table]} for table in WRITTEN}
+def turn_row(game_id: str, t: TurnRecord) -> tuple[Any, ...]:
+    return (game_id, t.turn, t.round, t.seat, t.kind, _json(t.action), t.message, t.valid)
+
+
+def call_row(game_id: str, c: LLMCall) -> tuple[Any, ...]:
+    return (
+        game_id, c.turn, c.seat, c.attempt, c.model, _json(c.request), c.response, c.error,
+        c.prompt_tokens, c.completion_tokens, c.cached_tokens, c.latency_ms, c.finish_reason,
+        _json(c.parsed), c.rejection, c.opponent_text_cut,
+    )  # fmt: skip
+
+
+def outcome_row(game_id: str, o: Outcome) -> tuple[Any, ...]:
+    return (
+        game_id, o.payoff_1, o.payoff_2, o.self_gain_1, o.self_gain_2, o.efficiency, o.fairness,
+        o.agreement, o.end_reason, o.rounds, o.forfeit_seat, _json(o.extras),
+    )  # fmt: skip
+
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "games": (
+        "game_id", "run_id", "family", "params", "player_1", "player_2", "seed", "replicate",
+        "status", "end_reason", "rounds", "started_at", "finished_at", "error", "forfeit_seat",
+        "source_id", "conforms", "conform_error", "tries", "spec", "error_kind",
+    ),
+    "turns": ("game_id", "turn", "round", "seat", "kind", "action", "message", "valid"),
+    "llm_calls": (
+        "game_id", "turn", "seat", "attempt", "model", "request", "response", "error",
+        "prompt_tokens", "completion_tokens", "cached_tokens", "latency_ms", "finish_reason",
+        "parsed", "rejection", "opponent_text_cut",
+    ),
+    "outcomes": (
+        "game_id", "payoff_1", "payoff_2", "self_gain_1", "self_gain_2", "efficiency", "fairness",
+        "agreement", "end_reason", "rounds", "forfeit_seat", "extras",
+    ),
+}  # fmt: skip
+"""The columns the row functions above fill, in their order (the tables may order theirs differently)."""
+
+NOT_WRITTEN = {"games": {"turns", "calls", "outcome"}}
+"""Record fields that are not columns of their table (they are rows of the other tables)."""
+
+
+def _rows(records: Sequence[GameRecord], tries: dict[str, int]) -> dict[str, list[tuple[Any, ...]]]:
+    out: dict[str, list[tuple[Any, ...]]] = {table: [] for table in WRITTEN}
     games, turns, calls, outcomes = (out[t] for t in WRITTEN)
     for r in records:
-        _append(games, r, r.game_id)
-        games["tries"][-1] = tries.get(r.game_id, 0) + 1
-        for t in r.turns:
-            _append(turns, t, r.game_id)
-        for c in r.calls:
-            _append(calls, c, r.game_id)
+        games.append(game_row(r, tries.get(r.game_id, 0) + 1))
+        turns.extend(turn_row(r.game_id, t) for t in r.turns)
+        calls.extend(call_row(r.game_id, c) for c in r.calls)
         if r.outcome is not None:
-            _append(outcomes, r.outcome, r.game_id)
+            outcomes.append(outcome_row(r.game_id, r.outcome))
     return out
+
+
+def _arrow(table: str, rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    """The rows as an Arrow table in the table's own schema (built once per batch, no per-row inserts)."""
+    columns = dict(zip(COLUMNS[table], zip(*rows, strict=True), strict=True))
+    return pa.Table.from_pydict({name: list(columns[name]) for name in schema.names}, schema=schema)
 
 
 def write_games(con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord]) -> WriteSummary:
@@ -96,14 +140,10 @@ def write_games(con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord]) -
             if replace:
                 for name in reversed(WRITTEN):
                     cur.execute(f"DELETE FROM {name} WHERE game_id IN (SELECT unnest(?))", [replace])
-            columns = _columns(
-                list(batch.values()),
-                {gid: existing[gid][1] for gid in replace},
-                {name: schema.names for name, schema in schemas.items()},
-            )
+            rows = _rows(list(batch.values()), {gid: existing[gid][1] for gid in replace})
             for name in WRITTEN:
-                if columns[name]["game_id"]:
-                    cur.register("batch_rows", pa.Table.from_pydict(columns[name], schema=schemas[name]))
+                if rows[name]:
+                    cur.register("batch_rows", _arrow(name, rows[name], schemas[name]))
                     cur.execute(f"INSERT INTO {name} SELECT * FROM batch_rows")
                     cur.unregister("batch_rows")
             cur.execute("COMMIT")

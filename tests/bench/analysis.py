@@ -8,8 +8,8 @@ import time
 from glee.analysis.effects import parameter_effects
 from glee.analysis.frames import seat_frame
 from glee.analysis.metrics import metric_table
-from glee.analysis.synthetic import synthetic_games
 from tests.bench.figures import Figure, emit
+from tests.support.synthetic import synthetic_games
 
 N = 1_000_000
 
@@ -28,7 +28,7 @@ def main() -> None:
             target=10,
             better="lower",
             note=f"seat frame ({len(seats):,} rows) and metric table ({len(table)} rows, every metric with "
-            f"its bootstrap interval) of {N:,} synthetic bargaining games (glee.analysis.synthetic)",
+            f"its bootstrap interval) of {N:,} synthetic bargaining games (tests/support/synthetic.py)",
         )
     )
     start = time.perf_counter()

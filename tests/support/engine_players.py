@@ -4,7 +4,7 @@ They exist to drive the paths a baseline never takes: a seat that gives up (forf
 with logged model calls that were rejected), an endpoint that keeps failing
 (InfrastructureError / EndpointDown), and a bug (any other exception). The "model
 calls" of `ScriptedCaller` are made up in process (no server): they only give the store
-realistic `Call` records to log. The real model path is tested by the players' and
+realistic `LLMCall` records to log. The real model path is tested by the players' and
 backends' own tests against a real llama.cpp server.
 
 Select them with `PlayerSpec(kind="baseline", strategy="spe", name=...)` and the names below,
@@ -20,7 +20,7 @@ from glee.engine.match import PlayerFactory
 from glee.engine.players import player_factory
 from glee.errors import EndpointDown, InfrastructureError
 from glee.games import Action, Observation, Params, Seat
-from glee.players.base import Attempt, Call, Decision, Player
+from glee.players.base import Attempt, Decision, LLMCall, Player
 from glee.players.baseline import make_baseline
 
 FORFEIT = "test:forfeit"
@@ -42,9 +42,15 @@ class ScriptedCaller:
         self.give_up = give_up
         self.calls = 0
 
-    def _call(self, messages: list[dict[str, Any]], reply: str) -> Call:
+    def _call(
+        self,
+        messages: list[dict[str, Any]],
+        reply: str,
+        rejection: str | None = None,
+        parsed: dict[str, Any] | None = None,
+    ) -> LLMCall:
         self.calls += 1
-        return Call(
+        return LLMCall(
             model="scripted",
             request=messages,
             response=reply,
@@ -52,6 +58,8 @@ class ScriptedCaller:
             completion_tokens=5,
             latency_ms=1.0,
             finish_reason="stop",
+            parsed=parsed,
+            rejection=rejection,
         )
 
     async def act(self, observation: Observation, action_model: type[Action]) -> Decision:
@@ -60,12 +68,14 @@ class ScriptedCaller:
         if self.give_up:
             bad = "I am not sure."
             attempts = [
-                Attempt(text=bad, error="not JSON", call=self._call(first, bad)),
+                Attempt(text=bad, rejection="not JSON", call=self._call(first, bad, "not JSON")),
                 Attempt(
                     text=bad,
-                    error="not JSON",
+                    rejection="not JSON",
                     call=self._call(
-                        [{"role": "assistant", "content": bad}, {"role": "user", "content": "error: not JSON"}], bad
+                        [{"role": "assistant", "content": bad}, {"role": "user", "content": "error: not JSON"}],
+                        bad,
+                        "not JSON",
                     ),
                 ),
             ]
@@ -74,7 +84,10 @@ class ScriptedCaller:
         assert action is not None
         text = action.model_dump_json()
         return Decision(
-            action=action, attempts=[Attempt(text=text, parsed=action.model_dump(), call=self._call(first, text))]
+            action=action,
+            attempts=[
+                Attempt(text=text, parsed=action.model_dump(), call=self._call(first, text, parsed=action.model_dump()))
+            ],
         )
 
 
@@ -117,7 +130,7 @@ def scripted_factory(slow_delay: float = 0.01) -> PlayerFactory:
         if name == DOWN:
             return Raising(name, EndpointDown("http://127.0.0.1:9/v1: 401 unauthorized"))
         if name == BUG:
-            return Raising(name, RuntimeError("a bug in the rules"))
+            return Raising(name, RuntimeError("a bug in a player"))
         if name == SLOW:
             return Slow(name, params, seat, seed, slow_delay)
         return base(spec, params, seat, seed)

