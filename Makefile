@@ -20,7 +20,10 @@ endif
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+# A game family outside glee (tests/plugins/ultimatum), installed the way a user installs a plugin.
+PLUGINS := tests/plugins/ultimatum
+
+$(STAMP): pyproject.toml Makefile $(addsuffix /pyproject.toml,$(PLUGINS))
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip wheel
 	@if ! ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
@@ -30,6 +33,7 @@ $(STAMP): pyproject.toml Makefile
 	fi
 	$(PY) -m pip install --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
 	$(PY) -m pip install -e '.[local,sweep,web,sql,test]'
+	$(PY) -m pip install --no-deps $(addprefix -e ,$(PLUGINS))
 	touch $(STAMP)
 
 run: setup

@@ -26,6 +26,7 @@ from glee.config import (
     SHARD_NAME,
     expand_seats,
     play_named_game,
+    store_game_configs,
     sweep_jobs,
     to_run_config,
     validate,
@@ -175,6 +176,7 @@ def run_command(args: list[str]) -> int:
     if parsed.help:
         print(run_help(), end="")
         return 0
+    store_game_configs()  # families without a yaml of their own (plugins) are Hydra `game=` options too
     named = play_named_game(parsed.overrides)  # a game named on the command line plays that game
     args, parsed.overrides = [*args, *named[len(parsed.overrides) :]], named
     if parsed.multirun and parsed.cfg:  # Hydra prints one config only, and refuses -m with --cfg

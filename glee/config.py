@@ -17,8 +17,7 @@ from glee.api_keys import refuse_secrets_in_config, refuse_secrets_in_overrides
 from glee.backends.spec import EndpointSpec
 from glee.engine.specs import BaselineSpec, GameSet, PlayerSpec, RunConfig, beyond_baseline
 from glee.errors import ConfigError, validated
-from glee.games import FAMILIES, PARAMS
-from glee.games.grids import GRIDS
+from glee.games import registry
 from glee.players.base import Sampling
 from glee.sweeps import register_resolvers
 
@@ -172,13 +171,13 @@ def _game_sets(data: dict[str, Any], overrides: list[str], experiment: str) -> l
         return [validated(GameSet, item, f"games.{i}.") for i, item in enumerate(data["games"])]
     params = dict(data["game"])
     family = params.pop("family", None)
-    if family not in FAMILIES:
-        raise ConfigError(f"game.family: got {family!r}; allowed: one of {list(FAMILIES)}")
-    model = PARAMS[family]
+    if family not in registry.families():
+        raise ConfigError(f"game.family: got {family!r}; allowed: one of {list(registry.families())}")
+    model = registry.family(family).params
     validated(model, params, "game.")
     grid = data.get("grid") or None
     if grid == "paper":
-        grid_keys = set(GRIDS[family])
+        grid_keys = set(registry.family(family).grids["paper"])
     elif isinstance(grid, dict):
         grid_keys = set(grid)
         for key, values in grid.items():
@@ -222,10 +221,26 @@ def to_run_config(
 # --- composing with Hydra, errors as one line ------------------------------------------------
 
 
+def store_game_configs() -> list[str]:
+    """Add a `game/<family>` option to Hydra's config store for every registered family that has no
+    yaml of its own in glee's configs (a plugin family): its default parameters. Returns their names."""
+    from hydra.core.config_store import ConfigStore
+
+    stored = []
+    for name in registry.families():
+        if not (CONFIG_DIR / "game" / f"{name}.yaml").exists():
+            defaults = registry.family(name).params.parse({}).model_dump(mode="json")
+            ConfigStore.instance().store(group="game", name=name, node={"family": name, **defaults})
+            stored.append(name)
+    return stored
+
+
 def compose_config(name: str, overrides: list[str] | None = None, hydra_node: bool = False) -> DictConfig:
     """Compose a config of the tree, inside a running Hydra app (its search path) or outside one."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
+
+    store_game_configs()
 
     if GlobalHydra.instance().is_initialized():
         return compose(config_name=name, overrides=overrides or [], return_hydra_config=hydra_node)

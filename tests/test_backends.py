@@ -27,7 +27,7 @@ from glee.backends.dialects import LLAMACPP_MAX_STRING, schema_kwargs
 from glee.backends.llamacpp import smollm2_gguf
 from glee.backends.spec import EndpointSpec
 from glee.errors import ConfigError, EndpointDown, InfrastructureError
-from glee.games import FAMILIES, new_game, parse_params
+from glee.games import families, new_game, parse_params
 from glee.players.base import Sampling
 from glee.prompts import action_schema
 from tests.support.fault_server import FAULT_SERVER, FaultPlan, FaultServer, instance
@@ -328,7 +328,7 @@ def test_the_mock_builds_valid_actions_for_every_game_schema() -> None:
     import random
 
     rng = random.Random(0)
-    for family in FAMILIES:
+    for family in families():
         for seed in range(3):
             state = new_game(parse_params(family), seed)
             while not state.is_over:

@@ -10,14 +10,9 @@ import pytest
 
 from glee.games import ConfigError, GameState, Params, new_game, parse_params
 from glee.games.bargaining import BargainingParams
-from glee.players.baseline import (
-    BaselinePlayer,
-    backward_shares,
-    buy_threshold,
-    low_recommend_probability,
-    make_baseline,
-    stationary_share,
-)
+from glee.players.baseline import BaselinePlayer, make_baseline
+from glee.players.baselines.bargaining import backward_shares, stationary_share
+from glee.players.baselines.persuasion import buy_threshold, low_recommend_probability
 from glee.prompts.recommendation import RECOMMEND_NO, RECOMMEND_YES, read_recommendation, recommendation_text
 
 

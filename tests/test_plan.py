@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,11 @@ from glee.backends.spec import EndpointSpec
 from glee.engine.plan import derive_seed, plan
 from glee.engine.specs import GameSet, PlayerSpec, RunConfig
 from glee.errors import ConfigError
+from glee.games import rules_version
 from glee.players.base import Sampling
+from glee.prompts import prompt_version
 from tests.conftest import baseline, small_config
+from tests.support.versions import set_version
 
 
 def test_paper_grids_have_the_papers_sizes() -> None:
@@ -86,13 +88,16 @@ def test_fixed_params_apply_to_every_configuration_and_duplicates_collapse() -> 
     )
     specs = plan(config)
     assert len(specs) == 1
-    assert specs[0].params["rounds"] == 3 and specs[0].params["p"] == 0.5
+    assert specs[0].params_json()["rounds"] == 3 and specs[0].params_json()["p"] == 0.5
 
 
 def test_bad_parameters_name_the_field_the_value_and_the_configuration() -> None:
-    with pytest.raises(ConfigError, match=r"delta_1.*1\.3") as info:
-        plan(RunConfig(games=[GameSet(family="bargaining", params=[{"delta_1": 1.3}])]))
-    assert "bargaining" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        plan(RunConfig(games=[GameSet(family="bargaining", params=[{"delta_1": 0.9}, {"delta_1": 1.3}])]))
+    # one prefix for one bad value, then where it is
+    assert str(info.value) == (
+        "bargaining.delta_1: got 1.3; allowed: a number <= 1.0 (configuration 1 of the bargaining games)"
+    )
     with pytest.raises(ConfigError, match="unknown key"):
         plan(RunConfig(games=[GameSet(family="negotiation", grid={"nonsense": [1, 2]})]))
 
@@ -111,8 +116,8 @@ def test_a_family_version_changes_only_that_familys_ids(
 ) -> None:
     config = small_config(tmp_path / "x.duckdb", [(baseline("spe"), baseline("random"))], n_games=2)
     before = {s.game_id: s.family for s in plan(config)}
-    module = importlib.import_module(f"glee.{layer}.{bumped}")
-    monkeypatch.setattr(module, "VERSION", module.VERSION + 1)
+    version = (rules_version if layer == "games" else prompt_version)(bumped)
+    set_version(monkeypatch, bumped, layer, version + 1)  # type: ignore[arg-type]
     after = {s.game_id: s.family for s in plan(config)}
     assert len(before) == len(after) and set(before.values()) == {"bargaining", "negotiation", "persuasion"}
     kept = set(before) & set(after)
@@ -120,5 +125,5 @@ def test_a_family_version_changes_only_that_familys_ids(
     assert {gid for gid, family in before.items() if family != bumped} == kept
     # A game's seed derives from its id, so the bumped family's games also draw new seeds.
     seeds = {s.seed for s in plan(config) if s.family == bumped}
-    monkeypatch.setattr(module, "VERSION", module.VERSION - 1)
+    set_version(monkeypatch, bumped, layer, version)  # type: ignore[arg-type]
     assert not seeds & {s.seed for s in plan(config) if s.family == bumped}

@@ -18,10 +18,10 @@ from glee.engine.record import GameRecord, GameStatus, TurnRecord
 from glee.engine.scheduler import run
 from glee.engine.specs import RunConfig
 from glee.errors import ConfigError
-from glee.games import ROLES
 from glee.games import bargaining as bargaining_rules
+from glee.games import family
 from glee.prompts import bargaining as bargaining_text
-from glee.store import SEATS_VIEW, TABLES, VIEWS, list_games, load_game, merge, open_store, prompt_of, scrub
+from glee.store import SEATS_VIEW, TABLES, list_games, load_game, merge, open_store, prompt_of, scrub, views
 from tests.conftest import baseline, small_config
 from tests.support.engine_players import BUG, CHATTY, FORFEIT, INFRA, scripted_factory
 
@@ -57,7 +57,7 @@ def test_games_table(mixed: tuple[RunConfig, Path]) -> None:
     assert {r["run_id"] for r in rows} == {runs[0][0]}
     for row in rows:
         spec = specs[row["game_id"]]
-        assert json.loads(row["params"]) == spec.params
+        assert json.loads(row["params"]) == spec.params_json()
         assert (row["player_1"], row["player_2"]) == (spec.player_1.label(), spec.player_2.label())
         assert (row["seed"], row["replicate"], row["tries"]) == (spec.seed, 0, 1)
         assert json.loads(row["spec"])["game_id"] == row["game_id"]
@@ -176,7 +176,7 @@ def test_outcomes_table_and_views(mixed: tuple[RunConfig, Path]) -> None:
             "WHERE status = 'completed'"
         ).fetchall()
         assert persuasion and all(r[0] == r[1] == 4 and 0 <= r[2] <= 4 for r in persuasion)
-        for family, view in VIEWS.items():
+        for family, view in views().items():
             n = con.execute(f"SELECT count(*) FROM {view}").fetchone()
             assert n == con.execute("SELECT count(*) FROM games WHERE family = ?", [family]).fetchone()
         listed = list_games(store, family="negotiation", status="completed")
@@ -191,7 +191,8 @@ def test_seats_view_has_two_rows_per_game_with_the_roles_of_each_family(mixed: t
         games = con.execute("SELECT count(*) FROM games").fetchone()
         assert games is not None and con.execute(f"SELECT count(*) FROM {SEATS_VIEW}").fetchone() == (2 * games[0],)
         roles = con.execute(f"SELECT DISTINCT family, seat, role FROM {SEATS_VIEW} ORDER BY ALL").fetchall()
-        assert roles == [(f, seat, ROLES[f][seat - 1]) for f in sorted(ROLES) for seat in (1, 2)]
+        assert roles == [(f, seat, family(f).roles[seat - 1]) for f in sorted({r[0] for r in roles}) for seat in (1, 2)]
+        assert {r[0] for r in roles} == {"bargaining", "negotiation", "persuasion"}
         assert roles[0][2] != roles[1][2]  # the two seats of a family are told apart
         # Each row is its seat's side of the game: agent, opponent, self_gain, payoff, this seat's forfeit.
         mismatched = con.execute(
@@ -235,7 +236,7 @@ def test_a_file_with_the_old_rounds_column_is_migrated_on_open(db_path: Path) ->
         store.write([_record("g1", turns=2).model_copy(update={"rounds_played": 1})])
         # The schema of earlier files: games.rounds, and views that read it.
         store.con.execute("DROP VIEW seats")
-        for view in VIEWS.values():
+        for view in views().values():
             store.con.execute(f"DROP VIEW {view}")
         store.con.execute("ALTER TABLE games RENAME COLUMN rounds_played TO rounds")
     old_shard = db_path.with_name("old_shard.duckdb")
@@ -315,7 +316,7 @@ def test_the_schema_is_created_once_and_reopening_keeps_the_data(db_path: Path) 
         store.write([_record("g1")])
     with open_store(db_path) as store:
         names = {r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        assert set(TABLES) | set(VIEWS.values()) | {SEATS_VIEW} <= names
+        assert set(TABLES) | set(views().values()) | {SEATS_VIEW} <= names
         assert store.con.execute("SELECT count(*) FROM games").fetchone() == (1,)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from glee.games import Action, Family, GameState, Observation, parse_params
 from glee.games.bargaining import BargainingParams, BargainingState
-from glee.games.grids import GRIDS, paper_grid
+from glee.games.grids import paper_grid, paper_grid_of
 from glee.games.negotiation import NegotiationParams, NegotiationState
 from glee.games.persuasion import PersuasionState
 from glee.players.base import Decision
@@ -133,8 +133,8 @@ GAMES_PER_PAIR = ROUNDS_PER_PAIR // 20
 
 async def persuasion_sale_rates(message_type: str) -> dict[tuple[float, float], list[bool]]:
     sales: dict[tuple[float, float], list[bool]] = {}
-    for p in GRIDS["persuasion"]["p"]:
-        for v in GRIDS["persuasion"]["v"]:
+    for p in paper_grid_of("persuasion")["p"]:
+        for v in paper_grid_of("persuasion")["v"]:
             params = parse_params("persuasion", {"p": p, "v": v, "seller_message_type": message_type})
             bought: list[bool] = []
             for seed in range(GAMES_PER_PAIR):

@@ -32,8 +32,8 @@ from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from glee.analysis.frames import METRICS, parameter_columns
 from glee.errors import ConfigError
-from glee.games import PARAMS, check_family
-from glee.games.grids import GRIDS
+from glee.games import check_family, registry
+from glee.games.grids import paper_grid_of
 
 _TERM = re.compile(r"^C\((?P<var>\w+), Treatment\(reference=.*\)\)\[T\.(?P<level>.*)\]$")
 
@@ -116,8 +116,9 @@ def _reference(frame: pd.DataFrame, name: str, family: str | None, chosen: Mappi
         if chosen[name] not in set(levels):
             raise ConfigError(f"reference.{name}: got {chosen[name]!r}; allowed: one of {sorted(levels)}")
         return _scalar(chosen[name])
-    if family is not None and name in PARAMS[check_family(family)].model_fields:
-        default = PARAMS[check_family(family)].model_fields[name].default
+    fields = registry.family(family).params.model_fields if family is not None else {}
+    if name in fields:
+        default = fields[name].default
         if default in set(levels):
             return default
     return _scalar(sorted(levels, key=lambda v: (str(type(v)), v))[0])
@@ -200,7 +201,7 @@ def parameter_effects(
 
 def prediction_grid(data: pd.DataFrame, parameters: Sequence[str], family: str | None) -> pd.DataFrame:
     """Every combination of the parameters' levels: the paper grid where observed, else the data's."""
-    grid = GRIDS[check_family(family)] if family else {}
+    grid = paper_grid_of(family) if family else {}
     levels = {}
     for name in parameters:
         observed = {_scalar(v) for v in data[name].dropna().unique()}
@@ -224,7 +225,7 @@ def balanced_table(
     average: it is a linear combination L of the coefficients, with variance L Σ Lᵀ.
     """
     fam = check_family(family)
-    names = list(parameters) if parameters is not None else [c for c in GRIDS[fam] if c in frame]
+    names = list(parameters) if parameters is not None else [c for c in paper_grid_of(fam) if c in frame]
     rows = []
     for seat in sorted(frame["seat"].unique()):
         part = frame[frame["seat"] == seat]

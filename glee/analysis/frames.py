@@ -16,10 +16,10 @@ import duckdb
 import pandas as pd
 
 from glee.errors import ConfigError
-from glee.games import FAMILIES, PARAMS, ROLES, Family, check_family
-from glee.store import open_store, prompt_of
+from glee.games import check_family, registry
+from glee.store import open_store, prompt_of, schema
 from glee.store.database import connect
-from glee.store.schema import EXTRAS, sql_type
+from glee.store.schema import sql_type
 
 METRICS: tuple[str, ...] = ("self_gain", "efficiency", "fairness", "agreement")
 """The metrics every table reports, per seat (self_gain) or per game (the others)."""
@@ -56,20 +56,21 @@ OPTIONAL_COLUMNS: dict[str, str] = {
 """Columns read when the database has them (imported games, forfeits)."""
 
 
-def extra_columns(family: Family | None = None) -> dict[str, str]:
-    """The family records kept in outcomes.extras (share_1, price, sales, ...) -> DuckDB type."""
+def extra_columns(name: str | None = None) -> dict[str, str]:
+    """The family records kept in outcomes.extras (share_1, price, sales, ...) -> DuckDB type,
+    for one family or the union over all of them."""
     columns: dict[str, str] = {}
-    for fam in (family,) if family else FAMILIES:
-        columns.update(EXTRAS[fam])
+    for fam in (name,) if name else registry.families():
+        columns.update(schema.extra_columns(fam))
     return columns
 
 
-def parameter_columns(family: Family | None = None) -> dict[str, str]:
+def parameter_columns(name: str | None = None) -> dict[str, str]:
     """Parameter name -> DuckDB type, for one family or the union over all of them."""
     columns: dict[str, str] = {}
-    for fam in (family,) if family else FAMILIES:
-        for name, field in PARAMS[fam].model_fields.items():
-            columns.setdefault(name, sql_type(field.annotation))
+    for fam in (name,) if name else registry.families():
+        for field_name, field in registry.family(fam).params.model_fields.items():
+            columns.setdefault(field_name, sql_type(field.annotation))
     return columns
 
 
@@ -136,7 +137,11 @@ def load_games(
                     continue
                 # A record named like another family's parameter (negotiation's traded `price`
                 # vs persuasion's `price`): each family's row gets its own meaning, as in its view.
-                owners = [f for f in FAMILIES if name in EXTRAS[f] and name not in PARAMS[f].model_fields]
+                owners = [
+                    f
+                    for f in registry.families()
+                    if name in schema.extra_columns(f) and name not in registry.family(f).params.model_fields
+                ]
                 marks = ", ".join(f"'{f}'" for f in owners)
                 param_sql[name] = f"CASE WHEN g.family IN ({marks}) THEN {extra} ELSE {param_sql[name]} END"
         allowed = {**select, **param_sql}
@@ -173,7 +178,7 @@ def load_games(
 
 
 def seat_frame(games: pd.DataFrame) -> pd.DataFrame:
-    """One row per (game, seat): `agent` in that seat, its `role` (glee.games.ROLES: seller, buyer,
+    """One row per (game, seat): `agent` in that seat, its `role` (its family's registered roles: seller, buyer,
     ...), its `opponent`, its self_gain and payoff, and whether it `forfeited` (when known).
 
     Game-level metrics (efficiency, fairness, agreement) are repeated on both rows, so a
@@ -185,7 +190,7 @@ def seat_frame(games: pd.DataFrame) -> pd.DataFrame:
         part = games[shared].copy()
         part["seat"] = seat
         if "family" in games:
-            part["role"] = games["family"].map({family: roles[seat - 1] for family, roles in ROLES.items()})
+            part["role"] = games["family"].map({f: registry.family(f).roles[seat - 1] for f in registry.families()})
         # Same index as `games`: columns are assigned as they are, without a copy through numpy.
         part["agent"] = games[f"player_{seat}"]
         part["opponent"] = games[f"player_{other}"]

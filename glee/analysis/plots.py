@@ -18,36 +18,21 @@ from matplotlib.figure import Figure
 from glee.analysis.frames import parameter_columns
 from glee.analysis.metrics import metric_table
 from glee.errors import ConfigError
-from glee.games import ROLES, check_family, parse_params
-from glee.games.bargaining import BargainingParams
-from glee.games.negotiation import NegotiationParams
-from glee.games.persuasion import PersuasionParams
-from glee.players.baseline import BargainingSPE, NegotiationSPE, low_recommend_probability
+from glee.games import check_family, parse_params, registry
+from glee.players.baseline import Theory, baselines
 
-OUTCOME: dict[str, tuple[str, str]] = {
-    "bargaining": ("share_1", "Alice's final share of M"),
-    "negotiation": ("price_ratio", "final price / M"),
-    "persuasion": ("sale_rate", "share of rounds with a sale"),
-}
-"""Per family: the observed outcome compared with theory, and its axis label."""
+
+def theory(family: str) -> Theory:
+    """The family's outcome measure compared with theory, as its baselines register it
+    (e.g. bargaining: Alice's final share of M; negotiation: the final price over M)."""
+    return baselines(check_family(family)).theory
 
 
 def spe_prediction(family: str, params: dict[str, Any]) -> float | None:
-    """What subgame-perfect play predicts, on the scale of OUTCOME[family] (None where undefined).
-
-    Bargaining: Alice's round-1 share; negotiation: the agreed price over M (None when
-    F_B < F_A: no trade); persuasion: the sale rate p + (1 − p)·x of the optimal committed seller.
-    The strategies are the spe baselines' own (glee.players.baseline), so theory has one source.
+    """What subgame-perfect play predicts, on the scale of the family's theory measure (None where
+    undefined). The strategies are the spe baselines' own (glee.players.baseline), so theory has one source.
     """
-    p = parse_params(family, params)
-    if isinstance(p, BargainingParams):
-        return BargainingSPE(p, 1).keep(1)
-    if isinstance(p, NegotiationParams):
-        if p.buyer_value < p.seller_value:
-            return None
-        return NegotiationSPE(p, 1).price / p.price_scale
-    assert isinstance(p, PersuasionParams)
-    return p.p + (1 - p.p) * low_recommend_probability(p)
+    return theory(family).predicted(parse_params(family, params))
 
 
 def _grid(n: int, width: float = 4.0, height: float = 3.2) -> tuple[Figure, list[Any]]:
@@ -82,7 +67,7 @@ def metric_by_parameter(
     fig, axes = _grid(len(names))
     agents = sorted(data["agent"].unique())
     colors = dict(zip(agents, sns.color_palette(n_colors=len(agents)), strict=True))
-    roles = [r for r in ROLES[fam] if r in set(data["role"])] if by_role else [None]
+    roles = [r for r in registry.family(fam).roles if r in set(data["role"])] if by_role else [None]
     lines = [(agent, role) for agent in agents for role in roles]
     for ax, name in zip(axes, names, strict=True):
         keys = ("agent", "role", name) if by_role else ("agent", name)
@@ -94,7 +79,7 @@ def metric_by_parameter(
             pos = part[name].map(x).to_numpy(dtype=float) + (j - (len(lines) - 1) / 2) * 0.06
             mean = part[metric].to_numpy(dtype=float)
             err = np.vstack([mean - part[f"{metric}_low"], part[f"{metric}_high"] - mean])
-            style = "--" if role is not None and role == ROLES[fam][1] else "-"
+            style = "--" if role is not None and role == registry.family(fam).roles[1] else "-"
             label = f"{agent} ({role})" if role is not None else agent
             ax.errorbar(
                 pos, mean, yerr=np.nan_to_num(err), fmt="o", linestyle=style, capsize=3, label=label,
@@ -147,12 +132,12 @@ def outcome_frame(games: pd.DataFrame, family: str) -> pd.DataFrame:
     """Completed games of `family` with the observed outcome and the spe prediction per game."""
     fam = check_family(family)
     data = games[(games["family"] == fam) & (games["status"] == "completed")].copy()
-    if fam == "negotiation" and "price" in data:
-        data["price_ratio"] = data["price"] / data["price_scale"]
-    column = OUTCOME[fam][0]
-    if column not in data:
-        data[column] = np.nan
-    predictions = {key: spe_prediction(fam, json_params) for key, json_params in _configs(data)}
+    measure = theory(fam)
+    params = {key: parse_params(fam, json_params) for key, json_params in _configs(data)}
+    rows = [{str(k): v for k, v in row.items()} for row in data.to_dict("records")]
+    observed = [measure.observed(params[row["params"]], row) for row in rows]
+    data[measure.measure] = pd.Series(observed, index=data.index, dtype=float)
+    predictions = {key: measure.predicted(p) for key, p in params.items()}
     data["spe"] = data["params"].map(predictions).astype(float)
     return data
 
@@ -168,7 +153,7 @@ def outcome_vs_theory(games: pd.DataFrame, family: str) -> Figure:
     Right: observed against predicted per game, with the diagonal where they agree."""
     fam = check_family(family)
     data = outcome_frame(games, fam)
-    column, label = OUTCOME[fam]
+    column, label = theory(fam).measure, theory(fam).label
     data = data.dropna(subset=[column])
     if data.empty:
         raise ConfigError(f"{fam}: no completed game with a {column}; nothing to plot")

@@ -27,7 +27,7 @@ from glee.analysis.metrics import metric_table
 from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_vs_theory
 from glee.analysis.transcripts import turn_table
 from glee.errors import GleeError
-from glee.games import FAMILIES
+from glee.games import families as registered_families
 
 TRANSCRIPTS_PER_FAMILY = 20
 """Games whose transcripts the page includes per family (imported non-conforming ones come first)."""
@@ -153,7 +153,7 @@ def write_report(db_path: Path, out_path: Path) -> Path:
     else:
         counts = games.groupby(["family", "status"]).size().unstack(fill_value=0).reset_index()
         body.append(_table(counts))
-        families = [f for f in FAMILIES if f in set(games["family"])]
+        families = [f for f in registered_families() if f in set(games["family"])]
         body.append(
             "<p>" + " · ".join(f'<a href="#{f}">{f}</a>' for f in families) + ' · <a href="#games">games</a></p>'
         )

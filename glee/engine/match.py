@@ -10,7 +10,7 @@ from typing import Any, Literal
 from glee.engine.record import GameRecord, TurnRecord
 from glee.engine.specs import GameSpec, PlayerSpec
 from glee.errors import ErrorKind, GameAbandoned, InfrastructureError
-from glee.games import GameState, Params, Seat, new_game, parse_params
+from glee.games import GameState, Params, Seat, new_game
 from glee.games.base import hash_ints
 from glee.players.base import Decision, LLMCall, Player
 
@@ -51,7 +51,7 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
     """Play `spec` to its end. Never raises for a game's own faults: a player that gives up
     forfeits, an infrastructure error or a rules bug makes the game `failed` (with the error)."""
     started = datetime.now(UTC)
-    params = parse_params(spec.family, spec.params)
+    params = spec.params
     state = new_game(params, spec.seed)
     calls: list[LLMCall] = []
     forfeit_turn: TurnRecord | None = None
@@ -111,7 +111,7 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
         game_id=spec.game_id,
         run_id=run_id,
         family=spec.family,
-        params=spec.params,
+        params=spec.params_json(),
         player_1=spec.player_1.label(),
         player_2=spec.player_2.label(),
         seed=spec.seed,

@@ -8,8 +8,9 @@ from typing import Any
 
 from glee.engine.specs import GameSet, GameSpec, PlayerSpec, RunConfig
 from glee.errors import ConfigError
-from glee.games import FAMILIES, PARAMS, rules_version
-from glee.games.grids import GRIDS, expand
+from glee.games import Params, registry, rules_version
+from glee.games.grids import expand
+from glee.players.families import complete
 from glee.prompts import prompt_version
 
 
@@ -46,7 +47,7 @@ def game_id(
 
 def family_versions() -> dict[str, dict[str, int]]:
     """Every family's rules and prompt version, as a run records them (`runs.versions`)."""
-    return {f: {"rules": rules_version(f), "prompt": prompt_version(f)} for f in FAMILIES}
+    return {f: {"rules": rules_version(f), "prompt": prompt_version(f)} for f in registry.families()}
 
 
 def derive_seed(run_seed: int, gid: str) -> int:
@@ -55,23 +56,24 @@ def derive_seed(run_seed: int, gid: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def configurations(games: GameSet) -> list[dict[str, Any]]:
-    """The validated parameter dicts of one game set, in a stable order, duplicates removed."""
+def configurations(games: GameSet) -> list[Params]:
+    """The validated parameters of one game set, in a stable order, duplicates removed."""
     raw = list(games.params)
     if games.grid == "paper":
-        raw += expand(GRIDS[games.family])
+        raw += expand(registry.family(games.family).grids["paper"])
     elif games.grid is not None:
         raw += expand(games.grid)
     if not raw:
         raw = [{}]
-    seen: dict[str, dict[str, Any]] = {}
+    seen: dict[str, Params] = {}
     for i, item in enumerate(raw):
         merged = {**item, **games.fixed}
         try:
-            params = PARAMS[games.family].parse(merged).model_dump(mode="json")
+            params = registry.family(games.family).params.parse(merged)
         except ConfigError as exc:
-            raise ConfigError(f"games[{games.family}] configuration {i} ({merged}): {exc}") from None
-        seen.setdefault(canonical_json(params), params)
+            # One prefix (the family's, from Params.parse) for one bad value; which configuration says where.
+            raise ConfigError(f"{exc} (configuration {i} of the {games.family} games)") from None
+        seen.setdefault(canonical_json(params.model_dump(mode="json")), params)
     return list(seen.values())
 
 
@@ -87,7 +89,10 @@ def seat_pairs(config: RunConfig) -> list[tuple[PlayerSpec, PlayerSpec]]:
 
 
 def plan(config: RunConfig) -> list[GameSpec]:
-    """Every game of the experiment, in a stable order; ids and seeds do not depend on that order."""
+    """Every game of the experiment, in a stable order; ids and seeds do not depend on that order.
+
+    Checks first that every registered family has all its pieces (a missing one is one FamilyError line)."""
+    complete()
     specs: list[GameSpec] = []
     ids: set[str] = set()
     pairs = seat_pairs(config)
@@ -95,20 +100,9 @@ def plan(config: RunConfig) -> list[GameSpec]:
         for params in configurations(games):
             for p1, p2 in pairs:
                 for replicate in range(config.n_games):
-                    gid = game_id(games.family, params, p1, p2, config.seed, replicate)
-                    if gid in ids:  # the same game named twice (e.g. two equal game sets): play it once
+                    spec = GameSpec.create(games.family, params, p1, p2, replicate, config.seed)
+                    if spec.game_id in ids:  # the same game named twice (e.g. two equal game sets): play it once
                         continue
-                    ids.add(gid)
-                    specs.append(
-                        GameSpec(
-                            family=games.family,
-                            params=params,
-                            player_1=p1,
-                            player_2=p2,
-                            replicate=replicate,
-                            run_seed=config.seed,
-                            game_id=gid,
-                            seed=derive_seed(config.seed, gid),
-                        )
-                    )
+                    ids.add(spec.game_id)
+                    specs.append(spec)
     return specs

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
 
 from glee.backends.spec import EndpointSpec
-from glee.games import FAMILIES, Family
+from glee.games import Family, Params, families, parse_params
 from glee.players.base import Sampling
 from glee.players.baseline import Strategy
 
@@ -91,13 +91,17 @@ def beyond_baseline(player: dict[str, Any]) -> dict[str, Any]:
 
 
 class GameSpec(BaseModel):
-    """One game to play. `game_id` hashes everything that determines what is played."""
+    """One game to play. `game_id` hashes everything that determines what is played.
+
+    Made by `GameSpec.create`, which computes the id and the seed. `params` is the family's own
+    parameters model (glee.games.registry), validated once; a dict given here (a spec read back
+    from JSON) is parsed by the family's model.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     family: Family
-    params: dict[str, Any]
-    """Validated parameters, as `Params.model_dump(mode="json")`."""
+    params: SerializeAsAny[Params]
     player_1: PlayerSpec
     player_2: PlayerSpec
     replicate: int = 0
@@ -105,6 +109,49 @@ class GameSpec(BaseModel):
     game_id: str = ""
     seed: int = 0
     """Nature's and the players' seed, derived from run_seed and game_id."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_params(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("params"), dict):
+            data = {**data, "params": parse_params(str(data.get("family")), data["params"])}
+        return data
+
+    @model_validator(mode="after")
+    def _params_of_the_family(self) -> GameSpec:
+        if self.params.family != self.family:
+            raise ValueError(f"params are {self.params.family}'s, the game is {self.family}")
+        return self
+
+    @classmethod
+    def create(
+        cls,
+        family: str,
+        params: Params | dict[str, Any],
+        player_1: PlayerSpec,
+        player_2: PlayerSpec,
+        replicate: int = 0,
+        run_seed: int = 0,
+    ) -> GameSpec:
+        """The spec of one game, with its content-hash id and its seed (the one way to make a spec)."""
+        from glee.engine.plan import derive_seed, game_id  # plan imports this module
+
+        typed = params if isinstance(params, Params) else parse_params(family, params)
+        gid = game_id(family, typed.model_dump(mode="json"), player_1, player_2, run_seed, replicate)
+        return cls(
+            family=family,
+            params=typed,
+            player_1=player_1,
+            player_2=player_2,
+            replicate=replicate,
+            run_seed=run_seed,
+            game_id=gid,
+            seed=derive_seed(run_seed, gid),
+        )
+
+    def params_json(self) -> dict[str, Any]:
+        """The parameters as stored (games.params): `Params.model_dump(mode="json")`."""
+        return self.params.model_dump(mode="json")
 
 
 class GameSet(BaseModel):
@@ -129,7 +176,7 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     experiment: str = "default"
-    games: list[GameSet] = Field(default_factory=lambda: [GameSet(family=f) for f in FAMILIES])
+    games: list[GameSet] = Field(default_factory=lambda: [GameSet(family=f) for f in families()])
     pairs: list[tuple[PlayerSpec, PlayerSpec]] = Field(default_factory=lambda: [(PlayerSpec(), PlayerSpec())])
     """Player 1 (Alice) and player 2 (Bob) of each pair."""
     swap_seats: bool = False

@@ -1,14 +1,14 @@
-"""The rules of the three GLEE game families: pure, deterministic, serializable."""
+"""The rules of the game families: pure, deterministic, serializable.
+
+Families are registered (glee.games.registry), not listed here: glee's own three and any
+installed through the `glee.families` entry point group.
+"""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from glee.games import bargaining, negotiation, persuasion
-from glee.games.bargaining import BargainingParams, BargainingState
 from glee.games.base import (
-    FAMILIES,
     NATURE,
     Action,
     ConfigError,
@@ -23,67 +23,38 @@ from glee.games.base import (
     Turn,
     TurnKind,
 )
-from glee.games.negotiation import NegotiationParams, NegotiationState
-from glee.games.persuasion import PersuasionParams, PersuasionState
-
-PARAMS: dict[Family, type[Params]] = {
-    "bargaining": BargainingParams,
-    "negotiation": NegotiationParams,
-    "persuasion": PersuasionParams,
-}
-ROLES: dict[Family, tuple[str, str]] = {
-    "bargaining": bargaining.ROLES,
-    "negotiation": negotiation.ROLES,
-    "persuasion": persuasion.ROLES,
-}
-"""What seat 1 and seat 2 are in each family (seller, buyer, ...), as the analysis and the views name them."""
-STATES: dict[Family, type[GameState]] = {
-    "bargaining": BargainingState,
-    "negotiation": NegotiationState,
-    "persuasion": PersuasionState,
-}
+from glee.games.registry import Bounds, FamilyError, GameFamily, check_family, families, family, register
 
 
-def check_family(family: str) -> Family:
-    if family not in PARAMS:
-        raise ConfigError(f"family: got {family!r}; allowed: one of {list(FAMILIES)}")
-    return family
+def rules_version(name: str) -> int:
+    """The rules version of family `name` (its registration's, i.e. its rules module's VERSION)."""
+    return family(name).version
 
 
-def rules_version(family: str) -> int:
-    """The rules VERSION of `family`: the constant of the module that defines its state."""
-    module = sys.modules[STATES[check_family(family)].__module__]
-    version = getattr(module, "VERSION", None)
-    if not isinstance(version, int):
-        raise ConfigError(f"{module.__name__}.VERSION: got {version!r}; allowed: an int")
-    return version
-
-
-def parse_params(family: str, raw: dict[str, Any] | None = None) -> Params:
-    """Validate parameters of `family` (glee names or original GLEE keys)."""
-    return PARAMS[check_family(family)].parse(dict(raw or {}))
+def parse_params(name: str, raw: dict[str, Any] | None = None) -> Params:
+    """Validate parameters of family `name` (glee names or original GLEE keys)."""
+    return family(name).params.parse(dict(raw or {}))
 
 
 def new_game(params: Params, seed: int) -> GameState:
     """The initial state of a game with these parameters and Nature's seed."""
-    return STATES[params.family](params=params, seed=seed)
+    return family(params.family).state(params=params, seed=seed)
 
 
-def restore(family: str, data: str | bytes) -> GameState:
+def restore(name: str, data: str | bytes) -> GameState:
     """A state from its `model_dump_json()`."""
-    return STATES[check_family(family)].model_validate_json(data)
+    return family(name).state.model_validate_json(data)
 
 
 __all__ = [
-    "FAMILIES",
     "NATURE",
-    "PARAMS",
-    "ROLES",
-    "STATES",
     "Action",
+    "Bounds",
     "ConfigError",
     "EndReason",
     "Family",
+    "FamilyError",
+    "GameFamily",
     "GameState",
     "IllegalAction",
     "Observation",
@@ -93,8 +64,11 @@ __all__ = [
     "Turn",
     "TurnKind",
     "check_family",
+    "families",
+    "family",
     "new_game",
     "parse_params",
+    "register",
     "restore",
     "rules_version",
 ]

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, create_model
 
 from glee.games.base import (
     Action,
+    Frozen,
     GameState,
     Observation,
     OfferParams,
@@ -23,6 +24,10 @@ from glee.games.base import (
     message_field,
     other,
 )
+from glee.games.registry import Bounds, GameFamily, register
+
+VERSION: int = 1
+"""The rules version: bump it when a change to these rules changes what a game plays."""
 
 ROLES = ("first_proposer", "second_proposer")
 """What seat 1 and seat 2 are: both propose and respond, in turn; seat 1 proposes in odd rounds."""
@@ -182,3 +187,43 @@ class BargainingState(GameState):
 
     def _extras(self) -> dict[str, float | int | str | bool | None]:
         return {"first_offer_share": self.first_offer_share}
+
+
+class BargainingExtras(Frozen):
+    """Outcome.extras of a bargaining game."""
+
+    first_offer_share: float | None = None
+    """Alice's share of M in the first offer."""
+    share_1: float | None = None
+    """Alice's share of M in the accepted split (agreements only)."""
+
+
+register(
+    GameFamily(
+        name="bargaining",
+        params=BargainingParams,
+        state=BargainingState,
+        extras=BargainingExtras,
+        grids={
+            "paper": {
+                "delta_1": [0.8, 0.9, 0.95, 1.0],
+                "delta_2": [0.8, 0.9, 0.95, 1.0],
+                "money": [100, 10_000, 1_000_000],
+                "max_rounds": [12, 99],
+                "complete_information": [True, False],
+                "messages_allowed": [True, False],
+            }
+        },
+        version=VERSION,
+        roles=ROLES,
+        bounds=Bounds(
+            payoff=lambda p, seat: (0.0, p.money),
+            turns=lambda p: 2 * p.max_rounds,
+            horizon=lambda p: p.max_rounds,
+        ),
+        private={
+            "other_delta": lambda p, seat: p.complete_information,
+            "max_rounds": lambda p, seat: bool(p.horizon_disclosed),
+        },
+    )
+)

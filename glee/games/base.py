@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -26,8 +27,15 @@ from pydantic.json_schema import SkipJsonSchema
 
 from glee.errors import ConfigError, IllegalAction, explain, validated
 
-Family = Literal["bargaining", "negotiation", "persuasion"]
-FAMILIES: tuple[Family, ...] = ("bargaining", "negotiation", "persuasion")
+
+def _registered(name: str) -> str:
+    from glee.games.registry import check_family  # the registry imports this module
+
+    return check_family(name)
+
+
+Family = Annotated[str, AfterValidator(_registered)]
+"""The name of a registered family (glee.games.registry): glee's own or a plugin's."""
 
 Seat = Literal[1, 2]
 NATURE: Literal[0] = 0
@@ -297,7 +305,6 @@ def other(seat: Seat) -> Seat:
 
 __all__ = [
     "ABSENT",
-    "FAMILIES",
     "MESSAGE_LIMIT",
     "NATURE",
     "Action",

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, create_model
 
 from glee.games.base import (
     Action,
+    Frozen,
     GameState,
     Observation,
     OfferParams,
@@ -23,6 +24,10 @@ from glee.games.base import (
     message_field,
     other,
 )
+from glee.games.registry import Bounds, GameFamily, register
+
+VERSION: int = 1
+"""The rules version: bump it when a change to these rules changes what a game plays."""
 
 ROLES = ("seller", "buyer")
 """What seat 1 and seat 2 are."""
@@ -187,3 +192,49 @@ class NegotiationState(GameState):
             "ended_how": how.get(self.end_reason or "", self.end_reason),
             "first_offer_price": self.turns[0].action["price"] if self.turns else None,
         }
+
+
+class NegotiationExtras(Frozen):
+    """Outcome.extras of a negotiation game."""
+
+    price: float | None = None
+    """The traded price (agreements only)."""
+    seller_surplus_share: float | None = None
+    """The seller's share of the surplus (F_B − F_A)·M at the traded price."""
+    first_offer_price: float | None = None
+    ended_by: int | None = None
+    """The seat whose answer ended the game."""
+    ended_how: str | None = None
+    """accept, reject_at_deadline, outside_option or forfeit."""
+
+
+def _payoff_range(p: NegotiationParams, seat: int) -> tuple[float, float]:
+    # Prices have no upper bound: a seller may gain without limit, a buyer lose without limit.
+    return (-p.value(1), float("inf")) if seat == 1 else (float("-inf"), p.value(2))
+
+
+register(
+    GameFamily(
+        name="negotiation",
+        params=NegotiationParams,
+        state=NegotiationState,
+        extras=NegotiationExtras,
+        grids={
+            "paper": {
+                "seller_value": [0.8, 1.0, 1.2, 1.5],
+                "buyer_value": [0.8, 1.0, 1.2, 1.5],
+                "price_scale": [100, 10_000, 1_000_000],
+                "max_rounds": [1, 10, 30],
+                "complete_information": [True, False],
+                "messages_allowed": [True, False],
+            }
+        },
+        version=VERSION,
+        roles=ROLES,
+        bounds=Bounds(payoff=_payoff_range, turns=lambda p: 2 * p.max_rounds, horizon=lambda p: p.max_rounds),
+        private={
+            "other_value": lambda p, seat: p.complete_information,
+            "max_rounds": lambda p, seat: bool(p.horizon_disclosed),
+        },
+    )
+)

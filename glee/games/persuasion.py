@@ -12,7 +12,22 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import AliasChoices, Field, ValidationInfo, create_model, field_validator
 
-from glee.games.base import ABSENT, Action, GameState, Observation, Outcome, Params, Seat, TurnKind, message_field
+from glee.games.base import (
+    ABSENT,
+    Action,
+    Frozen,
+    GameState,
+    Observation,
+    Outcome,
+    Params,
+    Seat,
+    TurnKind,
+    message_field,
+)
+from glee.games.registry import Bounds, GameFamily, register
+
+VERSION: int = 1
+"""The rules version: bump it when a change to these rules changes what a game plays."""
 
 ROLES = ("seller", "buyer")
 """What seat 1 and seat 2 are."""
@@ -220,3 +235,50 @@ class PersuasionState(GameState):
 
     def _extras(self) -> dict[str, float | int | str | bool | None]:
         return {"sale_rate": sum(self.bought) / len(self.bought) if self.bought else None}
+
+
+class PersuasionExtras(Frozen):
+    """Outcome.extras of a persuasion game."""
+
+    sale_rate: float | None = None
+    sales: int | None = None
+    high_products: int | None = None
+    high_sold: int | None = None
+    low_unsold: int | None = None
+
+
+def _buyer_payoff_range(p: PersuasionParams) -> tuple[float, float]:
+    return (p.price * (p.c - 1) * p.rounds, p.price * max(0.0, p.v - 1) * p.rounds)
+
+
+register(
+    GameFamily(
+        name="persuasion",
+        params=PersuasionParams,
+        state=PersuasionState,
+        extras=PersuasionExtras,
+        grids={
+            "paper": {
+                "price": [100, 10_000, 1_000_000],
+                "v": [1.2, 1.25, 2.0, 3.0, 4.0],
+                "p": [1 / 3, 0.5, 0.8],
+                "seller_knows_buyer_values": [True, False],
+                "seller_message_type": ["text", "binary"],
+                "myopic_buyer": [True, False],
+            }
+        },
+        version=VERSION,
+        roles=ROLES,
+        bounds=Bounds(
+            payoff=lambda p, seat: (0.0, p.price * p.rounds) if seat == 1 else _buyer_payoff_range(p),
+            turns=lambda p: 3 * p.rounds,
+            horizon=lambda p: p.rounds,
+        ),
+        private={
+            "v": lambda p, seat: seat == 2 or p.seller_knows_buyer_values,
+            "c": lambda p, seat: seat == 2 or p.seller_knows_buyer_values,
+            "p": lambda p, seat: seat == 1 or p.buyer_knows_p,
+            "quality": lambda p, seat: seat == 1,
+        },
+    )
+)

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict
 
 from glee.backends.spec import EndpointSpec
 from glee.engine.match import PlayerFactory
-from glee.engine.plan import derive_seed, game_id
 from glee.engine.players import player_factory
 from glee.engine.record import GameRecord
 from glee.engine.specs import GameSpec, PlayerSpec
@@ -33,19 +32,11 @@ def game_spec(seating: Seating, name: str, run_seed: int, taken: Collection[str]
     """The spec of a new game of `name` in `seating`: the first replicate whose id is not in `taken`."""
     human = human_spec(name)
     p1, p2 = (human, seating.opponent) if seating.seat == 1 else (seating.opponent, human)
+    params = parse_params(seating.family, seating.params)
     replicate = 0
-    while (gid := game_id(seating.family, seating.params, p1, p2, run_seed, replicate)) in taken:
+    while (spec := GameSpec.create(seating.family, params, p1, p2, replicate, run_seed)).game_id in taken:
         replicate += 1
-    return GameSpec(
-        family=seating.family,
-        params=seating.params,
-        player_1=p1,
-        player_2=p2,
-        replicate=replicate,
-        run_seed=run_seed,
-        game_id=gid,
-        seed=derive_seed(run_seed, gid),
-    )
+    return spec
 
 
 def human_factory(
@@ -68,7 +59,7 @@ def human_factory(
 
 def opening_rules(spec: GameSpec, seat: Seat) -> str:
     """The rules as the person's seat is told them, before the first turn (from the initial state)."""
-    state = new_game(parse_params(spec.family, spec.params), spec.seed)
+    state = new_game(spec.params, spec.seed)
     return rules_text(state.observation(seat))
 
 

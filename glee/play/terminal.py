@@ -122,7 +122,7 @@ async def play_terminal(config: PlayConfig, out: TextIO = sys.stdout) -> GameRec
             {"play": config.model_dump(mode="json"), "game_id": spec.game_id, "session": uuid.uuid4().hex[:8]},
             "play",
         )
-        names = seat_names(spec.params)
+        names = seat_names(spec.params_json())
         out.write(
             f"glee play · {seating.family} · you are {names[seating.seat]} (player {seating.seat}) "
             f"against {seating.opponent.label()} · game {spec.game_id}\n{RULE}\nRULES\n\n"

@@ -1,10 +1,6 @@
 """The text boundary: observations -> chat messages, model text -> actions, action schemas,
 and the quoting of untrusted opponent text. The only layer with prose."""
 
-import importlib
-
-from glee.errors import ConfigError
-from glee.games import check_family
 from glee.games.base import MESSAGE_LIMIT
 from glee.prompts.chat import (
     TurnKey,
@@ -21,16 +17,14 @@ from glee.prompts.text import JSON_INSTRUCTION, Cleaned, clean_untrusted, money,
 
 
 def prompt_version(family: str) -> int:
-    """The prompt VERSION of `family`: the constant of glee/prompts/<family>.py, where its text lives.
+    """The prompt version of `family`: its renderer's (the VERSION of the module that registers it).
 
     Part of the family's game ids. Shared code here (chat, re-asks, schema, parsing, quoting)
     has no version of its own: a change to it bumps the VERSION of every family whose text it changes.
     """
-    module = importlib.import_module(f"glee.prompts.{check_family(family)}")
-    version = getattr(module, "VERSION", None)
-    if not isinstance(version, int):
-        raise ConfigError(f"{module.__name__}.VERSION: got {version!r}; allowed: an int")
-    return version
+    from glee.prompts.registry import renderer  # the registry imports the family modules, which import this package
+
+    return renderer(family).version
 
 
 __all__ = [

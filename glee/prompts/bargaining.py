@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from glee.games import Turn
 from glee.games.bargaining import BargainingObservation
+from glee.prompts.registry import Renderer, register_renderer
 from glee.prompts.schema import ActionShape
 from glee.prompts.text import JSON_INSTRUCTION, Cleaned, Lines, money, number, percent
 
@@ -110,3 +111,14 @@ def turn(o: BargainingObservation, events: Sequence[Turn], shape: ActionShape) -
     else:
         ask = f"It is your turn to make an offer: how much of the {money(o.money)} do you keep? {them} gets the rest."
     return out.request(ask, shape.keys, shape.example, them)
+
+
+register_renderer(
+    Renderer(
+        family="bargaining",
+        system=system,
+        turn=turn,
+        version=VERSION,
+        field_words={("propose", "own_gain"): "what you keep", ("propose", "message"): "a message to the other player"},
+    )
+)

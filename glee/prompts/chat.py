@@ -8,31 +8,20 @@ call's prompt extends the previous one, which is what vLLM's prefix cache reward
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from glee.games import Action, Observation, Turn
-from glee.games.bargaining import BargainingObservation
-from glee.games.negotiation import NegotiationObservation
-from glee.games.persuasion import PersuasionObservation
-from glee.prompts import bargaining, negotiation, persuasion
-from glee.prompts.schema import ActionShape, action_shape
+from glee.prompts.registry import renderer_of
+from glee.prompts.schema import action_shape
 from glee.prompts.text import Cleaned
 
 TurnKey = tuple[int, int]
 """(round, seat): one turn of a game (each seat, Nature included, acts at most once a round)."""
 
-_FAMILIES: dict[type[Observation], tuple[Callable[[Any], str], Callable[[Any, Sequence[Turn], ActionShape], Cleaned]]]
-_FAMILIES = {
-    BargainingObservation: (bargaining.system, bargaining.turn),
-    NegotiationObservation: (negotiation.system, negotiation.turn),
-    PersuasionObservation: (persuasion.system, persuasion.turn),
-}
-
 
 def system_prompt(observation: Observation) -> str:
     """The seat's rules, rendered once from its first observation."""
-    return _FAMILIES[type(observation)][0](observation)
+    return renderer_of(observation).system(observation)
 
 
 def turn_prompt(observation: Observation, events: Sequence[Turn], action_model: type[Action]) -> Cleaned:
@@ -40,7 +29,7 @@ def turn_prompt(observation: Observation, events: Sequence[Turn], action_model: 
 
     `cut` tells whether an opponent's message in it was cut to the length limit.
     """
-    return _FAMILIES[type(observation)][1](observation, events, action_shape(action_model))
+    return renderer_of(observation).turn(observation, events, action_shape(action_model))
 
 
 def reask_prompt(error: str, action_model: type[Action]) -> str:
@@ -65,6 +54,7 @@ def mark_shown(events: Iterable[Turn], shown: set[TurnKey]) -> None:
 
 
 def starts_new_chat(observation: Observation) -> bool:
-    """Whether each turn of this seat is a fresh chat: a myopic persuasion buyer is a new buyer
-    every round and must not see earlier rounds' messages or its own earlier replies."""
-    return isinstance(observation, PersuasionObservation) and observation.myopic_buyer and observation.role == "buyer"
+    """Whether each turn of this seat is a fresh chat (the family's renderer says): e.g. a myopic
+    persuasion buyer is a new buyer every round and must not see earlier rounds' messages or its
+    own earlier replies."""
+    return renderer_of(observation).new_chat_each_turn(observation)

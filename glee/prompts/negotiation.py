@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from glee.games import Turn
 from glee.games.negotiation import NegotiationObservation
+from glee.prompts.registry import Renderer, register_renderer
 from glee.prompts.schema import ActionShape
 from glee.prompts.text import JSON_INSTRUCTION, Cleaned, Lines, money
 
@@ -121,3 +122,17 @@ def turn(o: NegotiationObservation, events: Sequence[Turn], shape: ActionShape) 
     else:
         ask = "It is your turn to propose a price."
     return out.request(ask, shape.keys, shape.example, them)
+
+
+register_renderer(
+    Renderer(
+        family="negotiation",
+        system=system,
+        turn=turn,
+        version=VERSION,
+        field_words={
+            ("propose", "price"): "the price you propose",
+            ("propose", "message"): "a message to the other player",
+        },
+    )
+)

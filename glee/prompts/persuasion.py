@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from glee.games import Turn
 from glee.games.persuasion import PersuasionObservation
+from glee.prompts.registry import Renderer, register_renderer
 from glee.prompts.schema import ActionShape
 from glee.prompts.text import JSON_INSTRUCTION, Cleaned, Lines, money, number, percent
 
@@ -195,3 +196,25 @@ def turn(o: PersuasionObservation, events: Sequence[Turn], shape: ActionShape) -
         ask = "Do you recommend that the buyer buy it?" if binary else "Write your message to the buyer."
         return out.request(quality + ask, shape.keys, shape.example, them)
     return out.request(f"Do you buy this round's product for {money(o.price)}?", shape.keys, shape.example, them)
+
+
+def _new_chat_each_turn(o: PersuasionObservation) -> bool:
+    """A myopic buyer is a new buyer every round: it must not see earlier rounds' messages or
+    its own earlier replies."""
+    return o.myopic_buyer and o.role == "buyer"
+
+
+register_renderer(
+    Renderer(
+        family="persuasion",
+        system=system,
+        turn=turn,
+        version=VERSION,
+        field_words={
+            ("seller_message", "message"): "your message to the buyer",
+            ("seller_message", "recommend"): "recommend buying or not",
+            ("buyer_decision", "message"): "a message to the seller",
+        },
+        new_chat_each_turn=_new_chat_each_turn,
+    )
+)

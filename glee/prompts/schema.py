@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from glee.games import Action
+from glee.prompts.registry import field_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,17 +30,6 @@ class ActionShape:
     example: str
     """The JSON shape in words, e.g. {"decision": "accept" or "reject"}."""
 
-
-FIELD_WORDS: dict[tuple[str, str], str] = {
-    ("propose", "own_gain"): "what you keep",
-    ("propose", "price"): "the price you propose",
-    ("propose", "message"): "a message to the other player",
-    ("seller_message", "message"): "your message to the buyer",
-    ("seller_message", "recommend"): "recommend buying or not",
-    ("buyer_decision", "message"): "a message to the seller",
-}
-"""What each asked field is, in words, by (turn kind, field): the schema's descriptions, the
-placeholder in a prompt's JSON shape, and a person's field label."""
 
 _DROPPED = frozenset({"title", "default", "maxLength", "description"})
 """Titles and defaults are noise to a decoder. maxLength is left to validation: llama.cpp turns
@@ -81,7 +71,7 @@ def action_shape(action_model: type[Action]) -> ActionShape:
             amounts.add(key)
         if "enum" in prop:
             choices[key] = tuple(prop["enum"])
-        words = FIELD_WORDS.get((action_model.kind, key))
+        words = field_words(action_model.kind, key)
         props[key] = {"description": words, **prop} if words else prop
     schema = {"type": "object", "properties": props, "required": required, "additionalProperties": False}
     example = "{" + ", ".join(_example(key, props[key]) for key in required) + "}"

@@ -4,13 +4,12 @@ from glee.api_keys import scrub
 from glee.store.database import Store, open_store
 from glee.store.merge import MergeSummary, merge
 from glee.store.readers import list_games, load_game, prompt_of, resolve_game_id
-from glee.store.schema import SEATS_VIEW, TABLES, VIEWS
+from glee.store.schema import SEATS_VIEW, TABLES, views
 from glee.store.writer import WriteSummary, write_games
 
 __all__ = [
     "SEATS_VIEW",
     "TABLES",
-    "VIEWS",
     "MergeSummary",
     "Store",
     "WriteSummary",
@@ -21,5 +20,6 @@ __all__ = [
     "prompt_of",
     "resolve_game_id",
     "scrub",
+    "views",
     "write_games",
 ]

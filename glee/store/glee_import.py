@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from glee.engine.record import GameRecord, TurnRecord
 from glee.errors import ConfigError, IllegalAction
-from glee.games import FAMILIES, Family, GameState, new_game, parse_params
+from glee.games import Family, GameState, new_game, parse_params
 from glee.store.database import open_store
 
 IMPORT_VERSION = "1"
@@ -36,12 +36,13 @@ HUMAN_TYPES = {"otree": "human"}
 """Original player types -> glee agent labels; `otree_LLM` is the LLM of the human-vs-LLM dataset."""
 MODEL_TYPES = {"otree_LLM": "gemini-1.5-flash"}
 
-COLUMNS: dict[Family, tuple[str, ...]] = {
+COLUMNS: dict[str, tuple[str, ...]] = {
     "bargaining": ("message", "player", "round", "decision"),
     "negotiation": ("message", "product_price", "player", "round", "decision"),
     "persuasion": ("round_quality", "product_worth", "player", "round", "message", "decision"),
 }
-"""Columns game.csv must have per family (bargaining also `<name>_gain` for both public names)."""
+"""Columns game.csv must have per family (bargaining also `<name>_gain` for both public names).
+The original GLEE data holds these three families only, so this format's table lists them."""
 
 NEGOTIATION_DECISIONS = {
     "acceptoffer": "accept",
@@ -312,8 +313,8 @@ def game_record(folder: Path, run_id: str | None = None) -> GameRecord:
     """One original game folder replayed as a GameRecord, or MalformedGame with the reason."""
     config, rows = read_folder(folder)
     family = config.get("game_type")
-    if family not in FAMILIES:
-        raise MalformedGame(f"game_type is {family!r}; allowed: one of {list(FAMILIES)}")
+    if family not in COLUMNS:
+        raise MalformedGame(f"game_type is {family!r}; allowed: one of {list(COLUMNS)}")
     try:
         params = parse_params(family, original_params(family, config))
     except ConfigError as exc:

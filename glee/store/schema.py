@@ -9,31 +9,25 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import duckdb
 
-from glee.games import FAMILIES, PARAMS, ROLES, Family
+from glee.games import families, family
 
 TABLES = ("runs", "games", "turns", "llm_calls", "outcomes")
-VIEWS = {family: f"{family}_games" for family in FAMILIES}
 SEATS_VIEW = "seats"
 """One row per game and seat, over every family (see seats_view_sql)."""
 
-# The family extras of Outcome.extras, typed for the views (the JSON column keeps everything).
-EXTRAS: dict[Family, dict[str, str]] = {
-    "bargaining": {"first_offer_share": "DOUBLE", "share_1": "DOUBLE"},
-    "negotiation": {
-        "price": "DOUBLE",
-        "seller_surplus_share": "DOUBLE",
-        "first_offer_price": "DOUBLE",
-        "ended_by": "INTEGER",
-        "ended_how": "VARCHAR",
-    },
-    "persuasion": {
-        "sale_rate": "DOUBLE",
-        "sales": "INTEGER",
-        "high_products": "INTEGER",
-        "high_sold": "INTEGER",
-        "low_unsold": "INTEGER",
-    },
-}
+
+def views() -> dict[str, str]:
+    """family -> the name of its typed view, for every registered family."""
+    return {name: f"{name}_games" for name in families()}
+
+
+def extra_columns(name: str) -> dict[str, str]:
+    """The typed extra columns of family `name`'s view, from its extras model (glee.games.registry):
+    field -> DuckDB type. The outcomes.extras JSON column keeps everything."""
+    model = family(name).extras
+    hints = typing.get_type_hints(model)
+    return {field: sql_type(hints[field]) for field in model.model_fields}
+
 
 GAME_COLUMNS = (
     "game_id",
@@ -69,44 +63,45 @@ def sql_type(annotation: Any) -> str:
     return {float: "DOUBLE", int: "BIGINT", bool: "BOOLEAN", str: "VARCHAR"}.get(annotation, "VARCHAR")
 
 
-def view_sql(family: Family) -> str:
+def view_sql(name: str) -> str:
     """`<family>_games`: one row per game of the family, one typed column per parameter, joined with
     its outcome. The rounds played are `rounds_played` in the table, every view and glee.analysis
     frames, since persuasion's parameter `rounds` is its horizon."""
-    hints = typing.get_type_hints(PARAMS[family])
-    params = parameter_names(family)
+    hints = typing.get_type_hints(family(name).params)
+    params = parameter_names(name)
     cols = [f"CAST(g.params->>'{p}' AS {sql_type(hints[p])}) AS \"{p}\"" for p in params]
     cols += [f'g."{c}"' for c in GAME_COLUMNS]
     cols += [f'o."{c}"' for c in OUTCOME_COLUMNS]
-    cols += [f"CAST(o.extras->>'{k}' AS {t}) AS \"{k}\"" for k, t in EXTRAS[family].items() if k not in params]
+    cols += [f"CAST(o.extras->>'{k}' AS {t}) AS \"{k}\"" for k, t in extra_columns(name).items() if k not in params]
     body = ",\n    ".join(cols)
     return (
-        f"CREATE OR REPLACE VIEW {VIEWS[family]} AS SELECT\n    {body}\n"
-        f"FROM games g LEFT JOIN outcomes o USING (game_id)\nWHERE g.family = '{family}'"
+        f"CREATE OR REPLACE VIEW {name}_games AS SELECT\n    {body}\n"
+        f"FROM games g LEFT JOIN outcomes o USING (game_id)\nWHERE g.family = '{name}'"
     )
 
 
-def parameter_names(family: Family) -> list[str]:
-    """The parameters of a family, as its view's columns name them."""
-    hints = typing.get_type_hints(PARAMS[family])
-    return [name for name in PARAMS[family].model_fields if name in hints]
+def parameter_names(name: str) -> list[str]:
+    """The parameters of family `name`, as its view's columns name them."""
+    model = family(name).params
+    hints = typing.get_type_hints(model)
+    return [p for p in model.model_fields if p in hints]
 
 
 def seats_view_sql() -> str:
     """`seats`: one row per game and seat of every family, read from the family views: the seat's
-    agent, its role in the family's rules (glee.games.ROLES), its opponent, self_gain and payoff,
+    agent, its role in the family's rules (GameFamily.roles), its opponent, self_gain and payoff,
     whether this seat forfeited, the game's status, end and metrics, and the family's parameters
     (typed; NULL on rows of families without that parameter)."""
     selects = []
-    for family in FAMILIES:
-        params = ", ".join(f'"{p}"' for p in parameter_names(family))
-        for seat, role in enumerate(ROLES[family], start=1):
+    for name in families():
+        params = "".join(f', "{p}"' for p in parameter_names(name))
+        for seat, role in enumerate(family(name).roles, start=1):
             rival = 2 if seat == 1 else 1
             selects.append(
                 f"SELECT game_id, {seat} AS seat, player_{seat} AS agent, '{role}' AS role, "
                 f"player_{rival} AS opponent, self_gain_{seat} AS self_gain, payoff_{seat} AS payoff, "
-                f"coalesce(forfeit_seat = {seat}, false) AS forfeited, status, end_reason, '{family}' AS family, "
-                f"run_id, replicate, rounds_played, efficiency, fairness, agreement, {params} FROM {VIEWS[family]}"
+                f"coalesce(forfeit_seat = {seat}, false) AS forfeited, status, end_reason, '{name}' AS family, "
+                f"run_id, replicate, rounds_played, efficiency, fairness, agreement{params} FROM {name}_games"
             )
     return f"CREATE OR REPLACE VIEW {SEATS_VIEW} AS\n" + "\nUNION ALL BY NAME\n".join(selects)
 
@@ -119,7 +114,7 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     """Bring a file written by an earlier glee up to this schema (each step runs only when needed)."""
     games = {r[1] for r in con.execute("PRAGMA table_info('games')").fetchall()}
     if "rounds" in games and "rounds_played" not in games:
-        for view in (SEATS_VIEW, *VIEWS.values()):  # views read the old name: drop them before the rename
+        for view in (SEATS_VIEW, *views().values()):  # views read the old name: drop them before the rename
             con.execute(f"DROP VIEW IF EXISTS {view}")
         con.execute("ALTER TABLE games RENAME COLUMN rounds TO rounds_played")
     for statement in MIGRATIONS:
@@ -131,6 +126,6 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
     every open."""
     con.execute(table_ddl())
     _migrate(con)
-    for family in FAMILIES:
-        con.execute(view_sql(family))
+    for name in families():
+        con.execute(view_sql(name))
     con.execute(seats_view_sql())

@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from glee.analysis.frames import load_games, parameter_columns
 from glee.errors import ConfigError
-from glee.games import FAMILIES, check_family
+from glee.games import check_family, families
 from glee.games.base import seat_names
 from glee.store import load_game, open_store, prompt_of
 
@@ -71,7 +71,7 @@ def game_filters(query: Mapping[str, str]) -> tuple[dict[str, Any], str | None, 
     family = query.get("family") or None
     if family is not None:
         check_family(family)
-    allowed = parameter_columns(family)  # type: ignore[arg-type]
+    allowed = parameter_columns(family)
     filters: dict[str, Any] = {}
     for key in ("run_id", "status"):
         if query.get(key):
@@ -132,7 +132,7 @@ def create_app(db: Path) -> FastAPI:
         except ConfigError as exc:
             return problem(request, exc)
         family = query.get("family") or None
-        params = list(parameter_columns(check_family(family))) if family in FAMILIES else []
+        params = list(parameter_columns(family)) if family in families() else []
         columns = [c for c in params if c in shown] if family else []
         return page(
             request,
@@ -140,7 +140,7 @@ def create_app(db: Path) -> FastAPI:
             games=shown.to_dict("records"),
             more=more,
             query=query,
-            families=FAMILIES,
+            families=families(),
             statuses=STATUSES,
             agents=_agents(db),
             params=params,

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from glee.games import NATURE, Action, GameState, Params, Seat, new_game
+from glee.games.conformance import Chooser, ChooserFor
 from glee.players.base import Player
-from glee.players.baseline import Strategy, make_baseline
+from glee.players.baseline import BaselinePlayer, Strategy, make_baseline
 
 Check = Callable[[GameState, int, Action], None]
 """Called before every move with the state, the seat to move (0: Nature) and its action."""
@@ -45,3 +46,19 @@ async def play_baselines(
     params: Params, strategy_1: Strategy, strategy_2: Strategy, seed: int, check: Check | None = None
 ) -> GameState:
     return await play(new_game(params, seed), baselines(params, strategy_1, strategy_2, seed), check)
+
+
+def baseline_chooser(strategy_1: Strategy, strategy_2: Strategy) -> ChooserFor:
+    """The conformance kit's chooser: two baseline players, seeded from the game's seed."""
+
+    def chooser_for(params: Params, seed: int) -> Chooser:
+        players = baselines(params, strategy_1, strategy_2, seed)
+
+        def choose(state: GameState, seat: Seat) -> Action:
+            player = players[seat]
+            assert isinstance(player, BaselinePlayer)
+            return player.choose(state.observation(seat), state.action_model())
+
+        return choose
+
+    return chooser_for

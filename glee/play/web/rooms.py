@@ -63,7 +63,7 @@ class Room:
     @property
     def names(self) -> tuple[str, str]:
         """(the participant's name in the game, the opponent's)."""
-        names = seat_names(self.spec.params)
+        names = seat_names(self.spec.params_json())
         return names[self.seating.seat], names[other(self.seating.seat)]
 
     def touch(self) -> None:
