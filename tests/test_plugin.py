@@ -88,6 +88,11 @@ def test_glee_run_plays_stores_shows_and_summarises_the_plugin_with_baselines(tm
     assert table.loc[("baseline:fair", 2), "self_gain"] == 0.0
     outcomes = outcome_frame(games, "ultimatum")
     assert (outcomes["offer_share"] == outcomes["spe"]).all()  # spe proposals are what theory predicts
+    with duckdb.connect(str(db), read_only=True) as con:  # the seats view names the plugin's own roles
+        seats = con.execute(
+            "SELECT role, count(*) FROM seats WHERE family = 'ultimatum' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert seats == [("proposer", 6), ("responder", 6)]
 
 
 @pytest.mark.llm
