@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy import stats
 
-from glee.analysis import full_prompt, load_calls
+from glee.analysis import calls_by_agent, full_prompt, load_calls
 from glee.analysis.compare import bradley_terry, paired_comparison
 from glee.analysis.effects import balanced_table, parameter_effects
 from glee.analysis.frames import load_games, load_turns, seat_frame
@@ -469,3 +469,20 @@ def test_load_calls_places_every_call_in_its_game_seat_and_agent(tmp_path: Path)
     assert prompt[3]["content"] == f"Invalid: {REJECTION}" and prompt[-1]["content"] == "Bob offers 105."
     with pytest.raises(ConfigError, match="no call"):
         full_prompt(db, NEGOTIATION, 2)
+
+
+def test_calls_by_agent_counts_rejections_truncations_and_tokens_and_the_report_shows_them(tmp_path: Path) -> None:
+    db = calls_database(tmp_path / "calls.duckdb")
+    table = calls_by_agent(load_calls(db)).set_index(["family", "agent"])
+    assert table["calls"].sum() == 5
+    negotiation = table.loc[("negotiation", MODEL_X)]
+    assert (negotiation["calls"], negotiation["rejected"], negotiation["failed"], negotiation["truncated"]) == (
+        3,
+        1,
+        0,
+        1,
+    )
+    assert negotiation["completion_tokens"] == pytest.approx((11 + 12 + 11) / 3)
+    assert table.loc[("bargaining", MODEL_Y), "calls"] == 1
+    page = write_report(db, tmp_path / "report.html").read_text()
+    assert '<h2 id="calls">Model calls</h2>' in page and "truncated" in page

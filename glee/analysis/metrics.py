@@ -126,3 +126,26 @@ def metric_table(
         table[f"{m}_n"] = part["n"].to_numpy()
         table[f"{m}_ci"] = part["ci_method"].to_numpy()
     return table
+
+
+def calls_by_agent(calls: pd.DataFrame) -> pd.DataFrame:
+    """One row per (family, agent) of a `load_calls` frame: its model calls (every attempt), how many
+    were rejected (the reply refused), failed (the call itself) or cut at max_tokens (finish_reason
+    "length"), mean prompt and completion tokens, and the median latency in ms."""
+    if calls.empty:
+        return pd.DataFrame(columns=["family", "agent", "calls", "rejected", "failed", "truncated"])
+    marked = calls.assign(
+        rejected=calls["rejection"].notna(),
+        failed=calls["error"].notna(),
+        truncated=calls["finish_reason"].eq("length"),
+    )
+    table = marked.groupby(["family", "agent"], sort=True).agg(
+        calls=("game_id", "size"),
+        rejected=("rejected", "sum"),
+        failed=("failed", "sum"),
+        truncated=("truncated", "sum"),
+        prompt_tokens=("prompt_tokens", "mean"),
+        completion_tokens=("completion_tokens", "mean"),
+        latency_ms=("latency_ms", "median"),
+    )
+    return table.reset_index()

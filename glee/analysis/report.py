@@ -22,8 +22,8 @@ from matplotlib.figure import Figure
 
 from glee.analysis.compare import bradley_terry
 from glee.analysis.effects import balanced_table, parameter_effects
-from glee.analysis.frames import METRICS, load_games, load_turns, seat_frame
-from glee.analysis.metrics import metric_table
+from glee.analysis.frames import METRICS, load_calls, load_games, load_turns, seat_frame
+from glee.analysis.metrics import calls_by_agent, metric_table
 from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_vs_theory
 from glee.analysis.transcripts import turn_table
 from glee.errors import GleeError
@@ -136,6 +136,18 @@ def _transcript(game: Any, turns: pd.DataFrame) -> str:
     )
 
 
+def _calls_section(db_path: Path) -> str:
+    table = calls_by_agent(load_calls(db_path))
+    if table.empty:
+        return '<h2 id="calls">Model calls</h2><p class="note">No model calls: only baselines or humans played.</p>'
+    return (
+        '<h2 id="calls">Model calls</h2><p>One row per family and agent; every attempt is a call (re-asks'
+        " included). rejected: the reply was refused by the parser or the rules; failed: the call itself"
+        " failed; truncated: cut at max_tokens. Tokens are means per call, latency the median in ms.</p>"
+        + _table(table, digits=1)
+    )
+
+
 def write_report(db_path: Path, out_path: Path) -> Path:
     """Write one static HTML page about the database at `db_path` to `out_path`; return its path."""
     db_path, out_path = Path(db_path), Path(out_path)
@@ -159,6 +171,7 @@ def write_report(db_path: Path, out_path: Path) -> Path:
         )
         seats = seat_frame(games)
         body += [_family_section(f, games, seats) for f in families]
+        body.append(_calls_section(db_path))
         chosen = _chosen_games(games)
         listing = chosen[["game_id", "family", "player_1", "player_2", "status", "end_reason"]].copy()
         rows = []
