@@ -29,7 +29,7 @@ from glee.games.registry import Bounds, GameFamily, register
 VERSION: int = 1
 """The rules version: bump it when a change to these rules changes what a game plays."""
 
-ROLES = ("seller", "buyer")
+ROLES: tuple[Literal["seller"], Literal["buyer"]] = ("seller", "buyer")
 """What seat 1 and seat 2 are."""
 VERSION = 1
 """The negotiation rules' version, part of every negotiation game's id (not other families'). Bump it whenever a
@@ -135,7 +135,7 @@ class NegotiationState(GameState):
             to_act=acting,
             kind=self.kind() if acting else None,
             events=self.turns,
-            role="seller" if seat == 1 else "buyer",
+            role=ROLES[seat - 1],
             price_scale=p.price_scale,
             own_value=p.value(seat),
             other_value=p.value(other(seat)) if p.complete_information else None,

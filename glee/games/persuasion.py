@@ -29,7 +29,7 @@ from glee.games.registry import Bounds, GameFamily, register
 VERSION: int = 1
 """The rules version: bump it when a change to these rules changes what a game plays."""
 
-ROLES = ("seller", "buyer")
+ROLES: tuple[Literal["seller"], Literal["buyer"]] = ("seller", "buyer")
 """What seat 1 and seat 2 are."""
 VERSION = 1
 """The persuasion rules' version, part of every persuasion game's id (not other families'). Bump it whenever a
@@ -193,7 +193,7 @@ class PersuasionState(GameState):
             to_act=acting,
             kind=self.kind() if acting else None,
             events=events,
-            role="seller" if seller else "buyer",
+            role=ROLES[seat - 1],
             price=p.price,
             total_rounds=p.rounds,
             p=p.p if seller or p.buyer_knows_p else None,

@@ -41,6 +41,10 @@ def offer_model(money: float) -> type[Action]:
     return model
 
 
+ROLES: tuple[Literal["proposer"], Literal["responder"]] = ("proposer", "responder")
+"""What seat 1 and seat 2 are."""
+
+
 class UltimatumObservation(Observation):
     family: Literal["ultimatum"] = "ultimatum"
     money: float
@@ -91,7 +95,7 @@ class UltimatumState(GameState):
             kind=self.kind() if acting else None,
             events=self.turns,
             money=p.money,
-            role="proposer" if seat == 1 else "responder",
+            role=ROLES[seat - 1],
             pending_offer=self.offer if acting and seat == 2 else None,
         )
 
@@ -139,7 +143,7 @@ register(
         extras=UltimatumExtras,
         grids={"paper": {"money": [100, 10_000, 1_000_000]}},
         version=VERSION,
-        roles=("proposer", "responder"),
+        roles=ROLES,
         bounds=Bounds(payoff=lambda p, seat: (0.0, p.money), turns=lambda p: 2, horizon=lambda p: 1),
     )
 )
