@@ -444,12 +444,19 @@ def test_prompt_of_starts_a_fresh_chat_at_a_new_system_message(db_path: Path) ->
 def test_record_fields_and_table_columns_agree(db_path: Path) -> None:
     """Every column is written from a record field and every record field reaches a column, both ways:
     a field renamed on one side only fails here instead of being written NULL."""
-    from glee.games import Outcome
+    from glee.games import Metrics, Outcome
     from glee.players.base import LLMCall
     from glee.store.writer import COLUMNS, NOT_WRITTEN, WRITTEN
 
-    records = {"games": GameRecord, "turns": TurnRecord, "llm_calls": LLMCall, "outcomes": Outcome}
-    kept_by_the_writer = {"games": {"tries"}}  # columns the writer fills itself, not from the record
+    records = {
+        "games": GameRecord,
+        "turns": TurnRecord,
+        "llm_calls": LLMCall,
+        "outcomes": Outcome,
+        "outcome_metrics": Metrics,
+    }
+    # columns the writer fills itself, not from the record (a variant is the key of GameRecord.metrics)
+    kept_by_the_writer = {"games": {"tries"}, "outcome_metrics": {"variant"}}
     with open_store(db_path) as store:
         for table in WRITTEN:
             columns = {r[0] for r in store.con.execute(f"DESCRIBE {table}").fetchall()}
@@ -506,3 +513,29 @@ def test_a_file_from_before_error_kind_is_migrated_on_open(db_path: Path) -> Non
         rows = store.con.execute("SELECT game_id, status, error_kind FROM games ORDER BY 1").fetchall()
         assert load_game(store, "new").error_kind == "timeout"
     assert rows == [("new", "failed", "timeout"), ("old", "failed", None)]
+
+
+def test_played_games_carry_every_metric_variant(mixed: tuple[RunConfig, Path]) -> None:
+    """Each played game with an outcome has one outcome_metrics row per variant of its family; the glee
+    rows are the outcomes' own metrics, and a no-deal bargaining game scores 0 fairness under original."""
+    from glee.games import metric_variants
+
+    _, db = mixed
+    with open_store(db, read_only=True) as store:
+        con = store.con
+        per_game = con.execute(
+            "SELECT g.family, count(m.variant) FROM games g JOIN outcomes o USING (game_id) "
+            "LEFT JOIN outcome_metrics m USING (game_id) GROUP BY g.game_id, g.family"
+        ).fetchall()
+        assert per_game and all(n == len(metric_variants(f)) for f, n in per_game)
+        differ = con.execute(
+            "SELECT count(*) FROM outcomes o JOIN outcome_metrics m USING (game_id) WHERE m.variant = 'glee' AND "
+            "(o.self_gain_1, o.self_gain_2, o.efficiency, o.fairness) IS DISTINCT FROM "
+            "(m.self_gain_1, m.self_gain_2, m.efficiency, m.fairness)"
+        ).fetchone()
+        assert differ == (0,)
+        no_deal = con.execute(
+            "SELECT DISTINCT m.fairness FROM games g JOIN outcome_metrics m USING (game_id) "
+            "WHERE g.family = 'bargaining' AND g.end_reason = 'no_deal' AND m.variant = 'original'"
+        ).fetchall()
+        assert no_deal in ([], [(0.0,)])

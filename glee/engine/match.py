@@ -10,7 +10,7 @@ from typing import Any, Literal
 from glee.engine.record import GameRecord, TurnRecord
 from glee.engine.specs import GameSpec, PlayerSpec
 from glee.errors import ErrorKind, GameAbandoned, InfrastructureError
-from glee.games import GameState, Params, Seat, new_game
+from glee.games import GameState, Params, Seat, new_game, variant_metrics
 from glee.games.base import hash_ints
 from glee.players.base import Decision, LLMCall, Player
 
@@ -128,4 +128,5 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
         turns=turns,
         calls=calls,
         outcome=outcome,
+        metrics=variant_metrics(state) if outcome is not None else {},
     )

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from glee.errors import ErrorKind
-from glee.games import Family, Outcome, TurnKind
+from glee.games import Family, Metrics, Outcome, TurnKind
 from glee.players.base import LLMCall
 
 GameStatus = Literal["completed", "forfeit", "failed", "abandoned"]
@@ -71,3 +71,6 @@ class GameRecord(BaseModel):
     calls: list[LLMCall] = []
     """Every model call of the game, each placed (turn, seat, attempt) by the engine."""
     outcome: Outcome | None = None
+    metrics: dict[str, Metrics] = {}
+    """The outcome's metrics under each metric variant of its family ("glee", "original", ...;
+    glee.games.variant_metrics), computed from the same turns; empty without an outcome."""

@@ -16,6 +16,7 @@ from glee.games.base import (
     Action,
     Frozen,
     GameState,
+    Metrics,
     Observation,
     OfferParams,
     Outcome,
@@ -198,6 +199,18 @@ class BargainingExtras(Frozen):
     """Alice's share of M in the accepted split (agreements only)."""
 
 
+def original_metrics(state: BargainingState) -> Metrics:
+    """The original GLEE code's scoring (its analysis reads Alice's gain of the accepted offer, or 0
+    without a deal, and the round of the last row): without a deal it scores the game as if Bob had
+    been paid all of M in the last round, so Bob's self-gain and the efficiency are δ_2^(T−1) and
+    the fairness 1 − 4·(0 − ½)² = 0. With a deal it equals glee's metrics."""
+    p = state.params
+    s = state.accepted[0] / p.money if state.accepted is not None else 0.0
+    alice = s * p.delta_1 ** (state.round - 1)
+    bob = (1 - s) * p.delta_2 ** (state.round - 1)
+    return Metrics(self_gain_1=alice, self_gain_2=bob, efficiency=alice + bob, fairness=1 - 4 * (s - 0.5) ** 2)
+
+
 register(
     GameFamily(
         name="bargaining",
@@ -225,5 +238,7 @@ register(
             "other_delta": lambda p, seat: p.complete_information,
             "max_rounds": lambda p, seat: bool(p.horizon_disclosed),
         },
+        # The paper's code and today's score bargaining the same way.
+        variants={"original": original_metrics, "original_paper": original_metrics},
     )
 )

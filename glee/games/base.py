@@ -192,6 +192,20 @@ class Outcome(Frozen):
     extras: dict[str, float | int | str | bool | None] = {}
 
 
+class Metrics(Frozen):
+    """The four scale-free metrics of one finished game under one metric variant (GAMES.md section 7).
+
+    The variant `glee` is the Outcome's own; the others are the original GLEE code's formulas,
+    declared by each family's rules module (`GameFamily.variants`). None where a metric is not
+    defined under that variant (e.g. glee's fairness without a deal, every metric of a forfeit).
+    """
+
+    self_gain_1: float | None
+    self_gain_2: float | None
+    efficiency: float | None
+    fairness: float | None
+
+
 class GameState(Frozen, ABC):
     """An immutable game position. Subclasses hold the family's derived fields.
 
@@ -314,6 +328,7 @@ __all__ = [
     "Frozen",
     "GameState",
     "IllegalAction",
+    "Metrics",
     "Observation",
     "Outcome",
     "Params",

@@ -16,6 +16,7 @@ from glee.games.base import (
     Action,
     Frozen,
     GameState,
+    Metrics,
     Observation,
     OfferParams,
     Outcome,
@@ -213,6 +214,25 @@ def _payoff_range(p: NegotiationParams, seat: int) -> tuple[float, float]:
     return (-p.value(1), float("inf")) if seat == 1 else (float("-inf"), p.value(2))
 
 
+def original_metrics(state: NegotiationState) -> Metrics:
+    """The original GLEE code's scoring: fairness 1 − 4·(p − (F_A+F_B)/2)² is not clipped per game
+    (its table estimator clips predicted cell means to [0, 1] instead), and a game without a trade
+    has fairness 1. Self-gains and efficiency equal glee's."""
+    p = state.params
+    fa, fb = p.seller_value, p.buyer_value
+    traded = state.price is not None
+    efficient = (traded and fb > fa) or (not traded and fb < fa) or fb == fa
+    if state.price is None:
+        return Metrics(self_gain_1=0.0, self_gain_2=0.0, efficiency=float(efficient), fairness=1.0)
+    q = state.price / p.price_scale
+    return Metrics(
+        self_gain_1=q - fa,
+        self_gain_2=fb - q,
+        efficiency=float(efficient),
+        fairness=1 - 4 * (q - (fa + fb) / 2) ** 2,
+    )
+
+
 register(
     GameFamily(
         name="negotiation",
@@ -236,5 +256,7 @@ register(
             "other_value": lambda p, seat: p.complete_information,
             "max_rounds": lambda p, seat: bool(p.horizon_disclosed),
         },
+        # The paper's code and today's score negotiation the same way.
+        variants={"original": original_metrics, "original_paper": original_metrics},
     )
 )

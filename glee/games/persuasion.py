@@ -17,6 +17,7 @@ from glee.games.base import (
     Action,
     Frozen,
     GameState,
+    Metrics,
     Observation,
     Outcome,
     Params,
@@ -251,6 +252,46 @@ def _buyer_payoff_range(p: PersuasionParams) -> tuple[float, float]:
     return (p.price * (p.c - 1) * p.rounds, p.price * max(0.0, p.v - 1) * p.rounds)
 
 
+ORIGINAL_ROUNDS = 20
+"""The original GLEE code divides by 20 rounds whatever the game's horizon."""
+
+
+def _original_counts(state: PersuasionState) -> tuple[int, int, int, int]:
+    """(n, k, r, sales) as the original code counts them: high products, high ones sold, low ones
+    not sold, sales, over every round played."""
+    q, d = state.qualities[: len(state.bought)], state.bought
+    n = sum(q)
+    k = sum(qi and di for qi, di in zip(q, d, strict=True))
+    r = sum((not qi) and (not di) for qi, di in zip(q, d, strict=True))
+    return n, k, r, sum(d)
+
+
+def _original(state: PersuasionState, buyer_gain: float) -> Metrics:
+    n, k, r, sales = _original_counts(state)
+    return Metrics(
+        self_gain_1=sales / ORIGINAL_ROUNDS,
+        self_gain_2=buyer_gain,
+        efficiency=k / n if n else None,
+        fairness=r / (ORIGINAL_ROUNDS - n) if n < ORIGINAL_ROUNDS else None,
+    )
+
+
+def original_metrics(state: PersuasionState) -> Metrics:
+    """The original GLEE code of today: the low multiple is taken as 0 and the buyer's self-gain is
+    (k·(v−1) + r·(0−1)) / 20, charging the low products the buyer did NOT buy (r) instead of the
+    ones it bought (L − r). Every metric divides by 20 rounds (fairness r / (20 − n))."""
+    _, k, r, _ = _original_counts(state)
+    return _original(state, (k * (state.params.v - 1) + r * (0 - 1)) / ORIGINAL_ROUNDS)
+
+
+def original_paper_metrics(state: PersuasionState) -> Metrics:
+    """The original GLEE code of the paper: the paper's data kept the high multiple in `c` and the
+    code set `v` to 0, so the buyer's self-gain is (k·(0−1) + (20 − r)·(v−1)) / 20 with v glee's
+    high multiple: each high product bought costs 1, every round but the low ones passed earns v − 1."""
+    _, k, r, _ = _original_counts(state)
+    return _original(state, (k * (0 - 1) + (ORIGINAL_ROUNDS - r) * (state.params.v - 1)) / ORIGINAL_ROUNDS)
+
+
 register(
     GameFamily(
         name="persuasion",
@@ -280,5 +321,6 @@ register(
             "p": lambda p, seat: seat == 1 or p.buyer_knows_p,
             "quality": lambda p, seat: seat == 1,
         },
+        variants={"original": original_metrics, "original_paper": original_paper_metrics},
     )
 )

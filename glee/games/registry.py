@@ -22,7 +22,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from glee.errors import ConfigError, GleeError
-from glee.games.base import Frozen, GameState, Params
+from glee.games.base import Frozen, GameState, Metrics, Params
 
 ENTRY_POINT_GROUP = "glee.families"
 BUILTIN = ("bargaining", "negotiation", "persuasion")
@@ -30,6 +30,8 @@ BUILTIN = ("bargaining", "negotiation", "persuasion")
 glee.prompts.<name>, glee.players.baselines.<name>) before the entry points are loaded."""
 
 Grid = dict[str, list[Any]]
+GLEE_VARIANT = "glee"
+"""The metric variant every family has: its Outcome's own metrics (GAMES.md sections 1-3)."""
 
 
 class FamilyError(GleeError):
@@ -68,6 +70,10 @@ class GameFamily:
     private: Mapping[str, Callable[[Any, int], bool]] = field(default_factory=dict)
     """Observation fields a seat may not always see: field -> (params, seat) -> whether it is shown.
     A hidden field must be None in that seat's observation."""
+    variants: Mapping[str, Callable[[Any], Metrics]] = field(default_factory=dict)
+    """Metric variants beside glee's own (GAMES.md section 7): name -> (finished, non-forfeit state) ->
+    Metrics, e.g. "original" (the original GLEE code's formulas). The variant "glee" is the outcome's
+    own and may not be declared here."""
 
     def __post_init__(self) -> None:
         checks: dict[str, bool] = {
@@ -81,6 +87,9 @@ class GameFamily:
             and len(self.roles) == 2
             and all(isinstance(r, str) for r in self.roles),
             "bounds": isinstance(self.bounds, Bounds),
+            "variants": isinstance(self.variants, Mapping)
+            and GLEE_VARIANT not in self.variants
+            and all(isinstance(k, str) and k.isidentifier() and callable(f) for k, f in self.variants.items()),
         }
         for piece, ok in checks.items():
             if not ok:

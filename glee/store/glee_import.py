@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from glee.engine.record import GameRecord, TurnRecord
 from glee.errors import ConfigError, IllegalAction
-from glee.games import Family, GameState, new_game, parse_params
+from glee.games import Family, GameState, new_game, parse_params, variant_metrics
 from glee.store.database import open_store
 
 IMPORT_VERSION = "1"
@@ -359,6 +359,7 @@ def game_record(folder: Path, run_id: str | None = None) -> GameRecord:
         conform_error=error,
         turns=_turns(state) + ([refused] if refused else []),
         outcome=outcome,
+        metrics=variant_metrics(state) if outcome is not None else {},
     )
 
 

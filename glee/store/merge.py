@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from glee.errors import ConfigError
 from glee.store.database import connect, open_store
+from glee.store.schema import backfill_metrics
 from glee.store.writer import DONE, WRITTEN
 
 
@@ -66,7 +67,13 @@ def merge(shards: list[Path], out: Path) -> MergeSummary:
                     " AND column_name = 'rounds'"
                 ).fetchone()
                 renamed = {"games": " RENAME (rounds AS rounds_played)"} if old and old[0] else {}
-                for name in WRITTEN:
+                present = {
+                    r[0]
+                    for r in con.execute(
+                        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'shard'"
+                    ).fetchall()
+                }
+                for name in (n for n in WRITTEN if n in present):  # an older shard may lack outcome_metrics
                     con.execute(
                         f"INSERT INTO {name} BY NAME SELECT *{renamed.get(name, '')} FROM shard.{name} "
                         "WHERE game_id IN (SELECT game_id FROM take)"
@@ -84,4 +91,5 @@ def merge(shards: list[Path], out: Path) -> MergeSummary:
             summary.failed_replaced += replacing
             summary.duplicates_dropped += (total[0] if total else 0) - taken
             summary.runs_added += runs[0] if runs else 0
+        backfill_metrics(con)  # the metric variants of games from shards written before them
     return summary

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import types
 import typing
+from collections.abc import Callable
 from importlib import resources
 from typing import Any, Literal, Union, get_args, get_origin
 
 import duckdb
+import pyarrow as pa
 
-from glee.games import families, family
+from glee.games import IllegalAction, families, family, replay, variant_metrics
+from glee.games.base import ConfigError
 
-TABLES = ("runs", "games", "turns", "llm_calls", "outcomes")
+TABLES = ("runs", "games", "turns", "llm_calls", "outcomes", "outcome_metrics")
 SEATS_VIEW = "seats"
 """One row per game and seat, over every family (see seats_view_sql)."""
+SEAT_METRICS_VIEW = "seat_metrics"
+"""One row per game, seat and metric variant (see seat_metrics_view_sql)."""
 
 
 def views() -> dict[str, str]:
@@ -106,8 +112,60 @@ def seats_view_sql() -> str:
     return f"CREATE OR REPLACE VIEW {SEATS_VIEW} AS\n" + "\nUNION ALL BY NAME\n".join(selects)
 
 
-MIGRATIONS = ("ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides JSON",)
-"""Columns added since the first schema, for databases created before them (each idempotent)."""
+def seat_metrics_view_sql() -> str:
+    """`seat_metrics`: the seats view once per metric variant of outcome_metrics, with that variant's
+    self_gain, efficiency and fairness (`variant` says which: glee, original, original_paper)."""
+    return (
+        f"CREATE OR REPLACE VIEW {SEAT_METRICS_VIEW} AS\n"
+        f"SELECT s.* EXCLUDE (self_gain, efficiency, fairness), m.variant,\n"
+        f"    CASE s.seat WHEN 1 THEN m.self_gain_1 ELSE m.self_gain_2 END AS self_gain, m.efficiency, m.fairness\n"
+        f"FROM {SEATS_VIEW} s JOIN outcome_metrics m USING (game_id)"
+    )
+
+
+def backfill_metrics(con: duckdb.DuckDBPyConnection) -> int:
+    """Add the outcome_metrics rows of every game that has an outcome but none (a file written before
+    the metric variants, or a merged older shard), recomputed by replaying its stored turns through
+    the rules. Returns how many games got them; a game whose turns the rules refuse is left out."""
+    missing = con.execute(
+        "SELECT g.game_id, g.family, g.params FROM games g JOIN outcomes o USING (game_id) "
+        "WHERE NOT EXISTS (SELECT 1 FROM outcome_metrics m WHERE m.game_id = g.game_id)"
+    ).fetchall()
+    if not missing:
+        return 0
+    turns: dict[str, list[tuple[int, dict[str, object] | None, bool]]] = {}
+    rows = con.execute(
+        "SELECT t.game_id, t.seat, t.action, t.valid FROM turns t WHERE t.game_id IN (SELECT unnest(?)) "
+        "ORDER BY t.game_id, t.turn",
+        [[m[0] for m in missing]],
+    ).fetchall()
+    for game_id, seat, action, valid in rows:
+        turns.setdefault(game_id, []).append((seat, json.loads(action) if action else None, valid))
+    out = []
+    for game_id, name, params in missing:
+        try:
+            state = replay(name, json.loads(params), turns.get(game_id, []))
+        except (IllegalAction, ConfigError):
+            continue
+        if not state.is_over:
+            continue
+        for variant, m in variant_metrics(state).items():
+            out.append((game_id, variant, m.self_gain_1, m.self_gain_2, m.efficiency, m.fairness))
+    if out:
+        names = ("game_id", "variant", "self_gain_1", "self_gain_2", "efficiency", "fairness")
+        batch = pa.Table.from_pydict(dict(zip(names, map(list, zip(*out, strict=True)), strict=True)))
+        con.register("metrics_rows", batch)
+        con.execute("INSERT INTO outcome_metrics BY NAME SELECT * FROM metrics_rows")
+        con.unregister("metrics_rows")
+    return len({r[0] for r in out})
+
+
+MIGRATIONS: tuple[str | Callable[[duckdb.DuckDBPyConnection], object], ...] = (
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides JSON",
+    backfill_metrics,
+)
+"""Changes since the first schema, for databases created before them (each idempotent): SQL, or a
+function of the connection (the metric variants of older games, recomputed from their turns)."""
 
 
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:
@@ -117,8 +175,11 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
         for view in (SEATS_VIEW, *views().values()):  # views read the old name: drop them before the rename
             con.execute(f"DROP VIEW IF EXISTS {view}")
         con.execute("ALTER TABLE games RENAME COLUMN rounds TO rounds_played")
-    for statement in MIGRATIONS:
-        con.execute(statement)
+    for step in MIGRATIONS:
+        if isinstance(step, str):
+            con.execute(step)
+        else:
+            step(con)
 
 
 def create(con: duckdb.DuckDBPyConnection) -> None:
@@ -129,3 +190,4 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
     for name in families():
         con.execute(view_sql(name))
     con.execute(seats_view_sql())
+    con.execute(seat_metrics_view_sql())

@@ -88,3 +88,16 @@ CREATE TABLE IF NOT EXISTS outcomes (
     forfeit_seat TINYINT,
     extras       JSON               -- the family's extra records (first_offer_share, price, sales, ...)
 );
+
+-- One row per game with an outcome and metric variant ("glee": the outcomes row's own metrics;
+-- "original", "original_paper": the original GLEE code's formulas, GAMES.md section 7), computed
+-- from the same turns. The view seat_metrics reads it per seat.
+CREATE TABLE IF NOT EXISTS outcome_metrics (
+    game_id     VARCHAR NOT NULL,
+    variant     VARCHAR NOT NULL,
+    self_gain_1 DOUBLE,
+    self_gain_2 DOUBLE,
+    efficiency  DOUBLE,
+    fairness    DOUBLE,
+    PRIMARY KEY (game_id, variant)
+);

@@ -18,12 +18,12 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from glee.engine.record import GameRecord, TurnRecord
-from glee.games import Outcome
+from glee.games import Metrics, Outcome
 from glee.players.base import LLMCall
 
 DONE = ("completed", "forfeit", "abandoned")
 """Statuses never played or written again (a person who left is not brought back by a resume)."""
-WRITTEN = ("games", "turns", "llm_calls", "outcomes")
+WRITTEN = ("games", "turns", "llm_calls", "outcomes", "outcome_metrics")
 
 
 class WriteSummary(BaseModel):
@@ -69,6 +69,10 @@ def outcome_row(game_id: str, o: Outcome) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+def metrics_row(game_id: str, variant: str, m: Metrics) -> tuple[Any, ...]:
+    return (game_id, variant, m.self_gain_1, m.self_gain_2, m.efficiency, m.fairness)
+
+
 COLUMNS: dict[str, tuple[str, ...]] = {
     "games": (
         "game_id", "run_id", "family", "params", "player_1", "player_2", "seed", "replicate",
@@ -85,22 +89,24 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "game_id", "payoff_1", "payoff_2", "self_gain_1", "self_gain_2", "efficiency", "fairness",
         "agreement", "end_reason", "rounds", "forfeit_seat", "extras",
     ),
+    "outcome_metrics": ("game_id", "variant", "self_gain_1", "self_gain_2", "efficiency", "fairness"),
 }  # fmt: skip
 """The columns the row functions above fill, in their order (the tables may order theirs differently)."""
 
-NOT_WRITTEN = {"games": {"turns", "calls", "outcome"}}
+NOT_WRITTEN = {"games": {"turns", "calls", "outcome", "metrics"}}
 """Record fields that are not columns of their table (they are rows of the other tables)."""
 
 
 def _rows(records: Sequence[GameRecord], tries: dict[str, int]) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {table: [] for table in WRITTEN}
-    games, turns, calls, outcomes = (out[t] for t in WRITTEN)
+    games, turns, calls, outcomes, metrics = (out[t] for t in WRITTEN)
     for r in records:
         games.append(game_row(r, tries.get(r.game_id, 0) + 1))
         turns.extend(turn_row(r.game_id, t) for t in r.turns)
         calls.extend(call_row(r.game_id, c) for c in r.calls)
         if r.outcome is not None:
             outcomes.append(outcome_row(r.game_id, r.outcome))
+        metrics.extend(metrics_row(r.game_id, variant, m) for variant, m in r.metrics.items())
     return out
 
 
