@@ -280,6 +280,21 @@ def import_glee_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def table_command(args: argparse.Namespace) -> int:
+    """`glee table DB`: GLEE's table (glee.analysis.glee_table) as Markdown or LaTeX, with each fit's adjusted R²."""
+    from glee.analysis.glee_table import fits_frame, glee_table, to_latex, to_markdown
+
+    if args.format not in ("md", "latex"):
+        raise ConfigError(f"--format: got {args.format!r}; allowed: md, latex")
+    if not args.db.exists():
+        raise ConfigError(f"db: no database at {str(args.db)!r}")
+    table, fits = glee_table(args.db, args.variant)
+    print(to_markdown(table) if args.format == "md" else to_latex(table, variant=args.variant), end="")
+    fits_text = fits_frame(fits).to_string(index=False, float_format=lambda x: f"{x:.3f}")
+    print(("\n" if args.format == "md" else "\n% ") + fits_text.replace("\n", "\n" if args.format == "md" else "\n% "))
+    return 0
+
+
 def duckdb_cli() -> str | None:
     """The DuckDB command line (PyPI's `duckdb-cli`, the `sql` extra) of this environment, or on PATH."""
     beside = Path(sys.executable).with_name("duckdb")
@@ -375,6 +390,11 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("root", type=Path, help="the folder holding the original games")
     imp.add_argument("--db", type=Path, default=Path("data/glee.duckdb"))
     imp.set_defaults(handler=import_glee_command)
+    table = sub.add_parser("table", help="GLEE's table of agents by family, role and metric (the paper's estimator)")
+    table.add_argument("db", type=Path, metavar="DB")
+    table.add_argument("--variant", default="original", help="metric variant: original (default), original_paper, glee")
+    table.add_argument("--format", default="md", help="md (default) or latex")
+    table.set_defaults(handler=table_command)
     sql = sub.add_parser("sql", help="query a database in SQL (read-only): a query's result, or DuckDB's prompt")
     sql.add_argument("db", type=Path, metavar="DB", help="e.g. data/glee.duckdb")
     sql.add_argument("query", nargs="?", metavar="QUERY", help="without it, DuckDB's interactive prompt")

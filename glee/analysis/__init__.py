@@ -7,6 +7,7 @@ filters are bound as SQL parameters.
 from glee.analysis.compare import PairedComparison, bradley_terry, paired_comparison
 from glee.analysis.effects import balanced_table, parameter_effects
 from glee.analysis.frames import full_prompt, load_calls, load_games, load_turns, seat_frame
+from glee.analysis.glee_table import glee_table
 from glee.analysis.metrics import calls_by_agent, metric_table
 from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_vs_theory
 from glee.analysis.report import write_report
@@ -19,6 +20,7 @@ __all__ = [
     "calls_by_agent",
     "effects_plot",
     "full_prompt",
+    "glee_table",
     "load_calls",
     "load_games",
     "load_turns",

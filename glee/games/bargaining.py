@@ -238,6 +238,8 @@ register(
             "other_delta": lambda p, seat: p.complete_information,
             "max_rounds": lambda p, seat: bool(p.horizon_disclosed),
         },
+        # The ranges GLEE's table estimator clips predicted cells to (the original analysis's).
+        metric_ranges={"self_gain_1": (0.0, 1.0), "self_gain_2": (0.0, 1.0)},
         # The paper's code and today's score bargaining the same way.
         variants={"original": original_metrics, "original_paper": original_metrics},
     )

@@ -256,6 +256,7 @@ register(
             "other_value": lambda p, seat: p.complete_information,
             "max_rounds": lambda p, seat: bool(p.horizon_disclosed),
         },
+        # Self-gains are unbounded (prices are); efficiency and fairness take the default [0, 1].
         # The paper's code and today's score negotiation the same way.
         variants={"original": original_metrics, "original_paper": original_metrics},
     )

@@ -321,6 +321,8 @@ register(
             "p": lambda p, seat: seat == 1 or p.buyer_knows_p,
             "quality": lambda p, seat: seat == 1,
         },
+        # The ranges GLEE's table estimator clips predicted cells to (the original analysis's).
+        metric_ranges={"self_gain_1": (0.0, 1.0), "self_gain_2": (-1.0, None)},
         variants={"original": original_metrics, "original_paper": original_paper_metrics},
     )
 )

@@ -30,6 +30,8 @@ BUILTIN = ("bargaining", "negotiation", "persuasion")
 glee.prompts.<name>, glee.players.baselines.<name>) before the entry points are loaded."""
 
 Grid = dict[str, list[Any]]
+METRIC_NAMES = ("self_gain_1", "self_gain_2", "efficiency", "fairness")
+"""The per-game metrics every outcome and every metric variant has (glee.games.Metrics)."""
 GLEE_VARIANT = "glee"
 """The metric variant every family has: its Outcome's own metrics (GAMES.md sections 1-3)."""
 
@@ -74,6 +76,15 @@ class GameFamily:
     """Metric variants beside glee's own (GAMES.md section 7): name -> (finished, non-forfeit state) ->
     Metrics, e.g. "original" (the original GLEE code's formulas). The variant "glee" is the outcome's
     own and may not be declared here."""
+    metric_ranges: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    """The range of each outcome metric (self_gain_1, self_gain_2, efficiency, fairness; None: unbounded)
+    that GLEE's table estimator clips predicted cells to (glee.analysis.glee_table). A metric not named
+    is unbounded, except efficiency and fairness, which default to [0, 1]."""
+
+    def metric_range(self, metric: str) -> tuple[float | None, float | None]:
+        """The range of `metric` (see metric_ranges)."""
+        default = (0.0, 1.0) if metric in ("efficiency", "fairness") else (None, None)
+        return self.metric_ranges.get(metric, default)
 
     def __post_init__(self) -> None:
         checks: dict[str, bool] = {
@@ -87,6 +98,7 @@ class GameFamily:
             and len(self.roles) == 2
             and all(isinstance(r, str) for r in self.roles),
             "bounds": isinstance(self.bounds, Bounds),
+            "metric_ranges": isinstance(self.metric_ranges, Mapping) and set(self.metric_ranges) <= set(METRIC_NAMES),
             "variants": isinstance(self.variants, Mapping)
             and GLEE_VARIANT not in self.variants
             and all(isinstance(k, str) and k.isidentifier() and callable(f) for k, f in self.variants.items()),
