@@ -269,12 +269,14 @@ def report_command(args: argparse.Namespace) -> int:
 def import_glee_command(args: argparse.Namespace) -> int:
     from glee.store.glee_import import import_glee
 
-    summary = import_glee(args.root, args.db)
+    summary = import_glee(args.root, args.db, progress=sys.stderr.isatty())
     print(
         f"imported {summary.imported} of {summary.found} original games into {args.db} "
         f"({summary.conforming} legal under glee's rules, {summary.nonconforming} not; "
         f"{summary.already_present} already there, {summary.malformed} unreadable)"
     )
+    for kind, count in summary.skip_reasons.items():
+        print(f"  {count} skipped: {kind}")
     for skipped in summary.skipped[:10]:
         print(f"  skipped {skipped.path}: {skipped.reason}")
     return 0

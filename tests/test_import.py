@@ -241,3 +241,85 @@ def test_quirks_crlf_column_order_none_cells_and_the_older_persuasion_layout(tmp
 def test_a_missing_root_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="root"):
         import_glee(tmp_path / "nowhere", tmp_path / "x.duckdb")
+
+
+def drop_column(folder: Path, column: str) -> None:
+    """Rewrite game.csv without `column`, as the original logger writes it when no action had that field."""
+    frame = pd.read_csv(folder / "game.csv", dtype=str, keep_default_na=False)
+    frame.drop(columns=[column]).to_csv(folder / "game.csv", index=False)
+
+
+def test_real_games_without_the_message_column_still_import_and_conform(imported: Path, tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    for game_id in IDS:
+        drop_column(copy_game(root, game_id), "message")
+    db = tmp_path / "nomessage.duckdb"
+    summary = import_glee(root, db)
+    assert (summary.imported, summary.conforming, summary.malformed) == (6, 6, 0)
+    with_messages, without = by_source(imported), by_source(db)
+    metrics = ("end_reason", "rounds_played", "self_gain_1", "self_gain_2", "efficiency", "fairness")
+    for source in IDS:
+        assert [without[source][m] for m in metrics] == [with_messages[source][m] for m in metrics], source
+    # The binary persuasion game also reads without its decision-only layout's product_worth column.
+    root2 = tmp_path / "data2"
+    drop_column(copy_game(root2, "05FD369904ABE9E3"), "product_worth")
+    assert import_glee(root2, tmp_path / "noworth.duckdb").conforming == 1
+
+
+def test_the_llm_vs_llm_layout_and_partial_saves(tmp_path: Path) -> None:
+    # Data/<experiment>/<family>/<a>/<b>/<c>/<id>/, and the logger's .partial copy of a game in play.
+    root = tmp_path / "Data"
+    game = folder_of(root / "exp_one", "0043BAB60C08E66A")
+    shutil.copytree(folder_of(SAMPLES, "0043BAB60C08E66A"), game)
+    shutil.copytree(folder_of(SAMPLES, "0003852CF8408F00"), game / ".partial")
+    other = folder_of(root / "exp_two", "0A648D1DFE3B4C5E")
+    shutil.copytree(folder_of(SAMPLES, "0A648D1DFE3B4C5E"), other)
+    partial = folder_of(root / "exp_two", "0003852CF8408F00")
+    shutil.copytree(folder_of(SAMPLES, "0003852CF8408F00"), partial)
+    config = json.loads((partial / "config.json").read_text())
+    (partial / "config.json").write_text(json.dumps({**config, "partial": True}))
+    summary = import_glee(root, tmp_path / "llm.duckdb")
+    assert (summary.found, summary.imported, summary.malformed) == (3, 2, 1)
+    assert summary.skip_reasons == {"partial": 1}
+
+
+def test_links_out_of_the_root_are_never_read_and_big_files_are_refused_unread(tmp_path: Path) -> None:
+    import tracemalloc
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.csv"
+    secret.write_text("root:x:0:0:SECRET-LINE:/root:/bin/bash\n" * 3)
+    root = tmp_path / "data"
+    linked = copy_game(root, "0003852CF8408F00", "LINKED")
+    (linked / "game.csv").unlink()
+    (linked / "game.csv").symlink_to(secret)
+    # A folder link out of the root is not walked into.
+    shutil.copytree(folder_of(SAMPLES, "0043BAB60C08E66A"), outside / "0043BAB60C08E66A")
+    (root / "bargaining" / "via_link").symlink_to(outside, target_is_directory=True)
+    # A link that stays inside the root is read.
+    inside = copy_game(root, "0043BAB60C08E66A", "INSIDE")
+    (inside / "game.csv").rename(root / "kept.csv")
+    (inside / "game.csv").symlink_to(root / "kept.csv")
+    # 50 MB of game.csv: refused by its size before a byte is read.
+    big = copy_game(root, "0003852CF8408F00", "BIG")
+    with (big / "game.csv").open("w") as handle:
+        handle.write("alice_gain,bob_gain,message,player,round,decision\n")
+        handle.write(("1,2," + "x" * 1000 + ",Alice,1,\n") * 50_000)
+    # A header of control characters and a long name: quoted short and clean.
+    noisy = copy_game(root, "0003852CF8408F00", "NOISY")
+    write_csv(noisy, "player,round,\x1b[31m" + "y" * 500 + "\n1,2,3\n")
+
+    tracemalloc.start()
+    summary = import_glee(root, tmp_path / "links.duckdb")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    reasons = {Path(s.path).name: s.reason for s in summary.skipped}
+    assert summary.imported == 1 and summary.conforming == 1  # INSIDE
+    assert summary.found == 4  # LINKED, INSIDE, BIG, NOISY: via_link is not walked
+    assert reasons["LINKED"] == "game.csv is a link out of the import folder; allowed: files inside it"
+    assert "SECRET" not in " ".join(reasons.values())
+    assert reasons["BIG"].startswith("game.csv has ") and "allowed: at most" in reasons["BIG"]
+    assert "\x1b" not in reasons["NOISY"] and len(reasons["NOISY"]) < 250
+    assert summary.skip_reasons == {"link_outside": 1, "missing_columns": 1, "too_big": 1}
+    assert peak < 30 * 2**20  # the 50 MB file was never loaded

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import math
+import os
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
+from tqdm import tqdm
 
 from glee.engine.record import GameRecord, TurnRecord
 from glee.errors import ConfigError, IllegalAction
@@ -37,12 +39,23 @@ HUMAN_TYPES = {"otree": "human"}
 MODEL_TYPES = {"otree_LLM": "gemini-1.5-flash"}
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "bargaining": ("message", "player", "round", "decision"),
-    "negotiation": ("message", "product_price", "player", "round", "decision"),
-    "persuasion": ("round_quality", "product_worth", "player", "round", "message", "decision"),
+    "bargaining": ("player", "round"),
+    "negotiation": ("product_price", "player", "round"),
+    "persuasion": ("round_quality", "player", "round"),
 }
 """Columns game.csv must have per family (bargaining also `<name>_gain` for both public names).
-The original GLEE data holds these three families only, so this format's table lists them."""
+The original logger writes a column only when some action had that field, so `message`,
+`decision` and `product_worth` may be absent (messages off, binary persuasion): an absent
+column reads as empty cells. The original GLEE data holds these three families only, so
+this format's table lists them."""
+
+MAX_BYTES = {"config.json": 1 << 20, "game.csv": 16 << 20}
+"""The largest file the importer reads (a 99-round game with 2000-character messages is under 1 MB):
+a bigger one is skipped unread, so no folder can make the import hold a huge file in memory."""
+LOG_MAX_BYTES = 256 << 20
+"""log_player_N.csv files are read row by row (streamed), up to this size."""
+EXCERPT = 60
+"""Characters of a file's text a skip or conformance reason may quote at most."""
 
 NEGOTIATION_DECISIONS = {
     "acceptoffer": "accept",
@@ -55,6 +68,8 @@ OWN_OUTSIDE_OPTION = {"selltojhon": 1, "buyfromjhon": 2}
 """Which seat may take which outside option (the seller sells, the buyer buys)."""
 
 BATCH = 500
+SKIPPED_KEPT = 1000
+"""Skipped folders listed one by one in an ImportSummary (beyond these, only counted)."""
 
 
 class SkippedFolder(BaseModel):
@@ -72,22 +87,64 @@ class ImportSummary(BaseModel):
     already_present: int = 0
     malformed: int = 0
     skipped: list[SkippedFolder] = []
+    """The first SKIPPED_KEPT folders skipped, each with its reason (all are counted in skip_reasons)."""
+    skip_reasons: dict[str, int] = {}
+    """How many folders were skipped for each kind of reason (no_config, link_outside, too_big, ...)."""
     run_id: str | None = None
     """The run recorded for this import (None when it added nothing)."""
 
 
 class MalformedGame(Exception):
-    """A folder that cannot be read as an original game (the reason is the message)."""
+    """A folder that cannot be read as an original game (the reason is the message; `kind` the
+    reason's name, counted per import)."""
+
+    def __init__(self, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
 
 
 class Nonconforming(Exception):
     """A transcript glee's rules refuse at some row (the reason is the message)."""
 
 
+def excerpt(text: object, limit: int = EXCERPT, quote: bool = True) -> str:
+    """A short, cleaned quote of file text for a reason: control characters replaced, whitespace
+    collapsed, cut to `limit` characters, in quotes. Never more of a file than that."""
+    cleaned = " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+    cut = cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+    return repr(cut) if quote else cut
+
+
 def game_folders(root: Path) -> Iterator[Path]:
-    """Every folder under `root` holding a config.json or a game.csv, in a stable order."""
-    seen = {p.parent for name in ("config.json", "game.csv") for p in root.rglob(name)}
-    yield from sorted(seen)
+    """Every folder under `root` holding a config.json or a game.csv, in a stable order. Folder links
+    are not followed, and `.partial` folders (the logger's saves of games still in play) are left out."""
+    found = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d != ".partial")
+        if "config.json" in files or "game.csv" in files:
+            found.append(Path(folder))
+    yield from sorted(found)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether `path`, links resolved, lies under `root`."""
+    try:
+        path.resolve(strict=True).relative_to(root.resolve())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _readable(path: Path, root: Path | None, limit: int) -> None:
+    """MalformedGame unless `path` is a regular file inside `root` of at most `limit` bytes."""
+    name = path.name
+    if path.is_symlink() and (root is None or not _inside(path, root)):
+        raise MalformedGame(f"{name} is a link out of the import folder; allowed: files inside it", "link_outside")
+    if not path.is_file():
+        raise MalformedGame(f"{name} is not a regular file", "not_a_file")
+    size = path.stat().st_size
+    if size > limit:
+        raise MalformedGame(f"{name} has {size} bytes; allowed: at most {limit}", "too_big")
 
 
 def import_game_id(family: str, source_id: str) -> str:
@@ -111,7 +168,7 @@ def _number(cell: Any, what: str, line: int) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise Nonconforming(f"game.csv line {line}: {what} is {cell!r}, not a number")
+        raise Nonconforming(f"game.csv line {line}: {what} is {excerpt(cell)}, not a number")
     return value
 
 
@@ -143,38 +200,45 @@ def original_params(family: Family, config: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-def read_folder(folder: Path) -> tuple[dict[str, Any], list[tuple[int, dict[str, str]]]]:
-    """config.json and the rows of game.csv (with their line numbers), or MalformedGame."""
+def read_folder(folder: Path, root: Path | None = None) -> tuple[dict[str, Any], list[tuple[int, dict[str, str]]]]:
+    """config.json and the rows of game.csv (with their line numbers), or MalformedGame. Files that
+    are links out of `root`, or too big (MAX_BYTES), are refused unread."""
     config_path, csv_path = folder / "config.json", folder / "game.csv"
-    if not config_path.is_file():
-        raise MalformedGame("no config.json")
-    if not csv_path.is_file():
-        raise MalformedGame("no game.csv")
+    if not config_path.is_file() and not config_path.is_symlink():
+        raise MalformedGame("no config.json", "no_config")
+    if not csv_path.is_file() and not csv_path.is_symlink():
+        raise MalformedGame("no game.csv", "no_game_csv")
+    _readable(config_path, root, MAX_BYTES["config.json"])
+    _readable(csv_path, root, MAX_BYTES["game.csv"])
     try:
         config = json.loads(config_path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedGame(f"config.json is not JSON: {exc}") from None
+        raise MalformedGame(f"config.json is not JSON: {excerpt(exc, 80, quote=False)}", "not_json") from None
     if not isinstance(config, dict):
-        raise MalformedGame("config.json is not a JSON object")
+        raise MalformedGame("config.json is not a JSON object", "not_json")
+    if config.get("partial"):
+        raise MalformedGame("config.json marks a game still in play (partial)", "partial")
     try:
-        text = csv_path.read_text(encoding="utf-8-sig")
-        # newline="" semantics: the csv module copes with CRLF and quoted line breaks itself.
-        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
-        header = [h.strip() for h in reader.fieldnames or []]
-        reader.fieldnames = header
-        rows = []
-        for row in reader:
-            if None in row:
-                raise MalformedGame(f"game.csv line {reader.line_num}: more cells than the header has columns")
-            rows.append((reader.line_num, row))
-    except UnicodeDecodeError as exc:
-        raise MalformedGame(f"game.csv is not UTF-8 text: {exc}") from None
+        # newline="": the csv module copes with CRLF and quoted line breaks itself; read as a stream.
+        with csv_path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle, strict=True)
+            header = [h.strip() for h in reader.fieldnames or []]
+            reader.fieldnames = header
+            rows = []
+            for row in reader:
+                if None in row:
+                    raise MalformedGame(
+                        f"game.csv line {reader.line_num}: more cells than the header has columns", "bad_csv"
+                    )
+                rows.append((reader.line_num, row))
+    except UnicodeDecodeError:
+        raise MalformedGame("game.csv is not UTF-8 text", "not_utf8") from None
     except csv.Error as exc:
-        raise MalformedGame(f"game.csv is not valid CSV: {exc}") from None
+        raise MalformedGame(f"game.csv is not valid CSV: {excerpt(exc, 80, quote=False)}", "bad_csv") from None
     if not header:
-        raise MalformedGame("game.csv is empty")
+        raise MalformedGame("game.csv is empty", "empty")
     if not rows:
-        raise MalformedGame("game.csv has a header but no rows")
+        raise MalformedGame("game.csv has a header but no rows", "empty")
     return config, rows
 
 
@@ -191,7 +255,8 @@ class Replay:
             self.gain_column = {seat: self._gain_column(name, header) for name, seat in self.names.items()}
             missing += [f"{name.lower()}_gain" for name, seat in self.names.items() if not self.gain_column[seat]]
         if missing:
-            raise MalformedGame(f"game.csv lacks column(s) {', '.join(missing)}; it has {', '.join(sorted(header))}")
+            has = excerpt(", ".join(sorted(header)), 120)
+            raise MalformedGame(f"game.csv lacks column(s) {', '.join(missing)}; it has {has}", "missing_columns")
 
     @staticmethod
     def _gain_column(name: str, header: set[str]) -> str:
@@ -207,7 +272,9 @@ class Replay:
                 return seat
         if self.family == "persuasion" and player.strip().casefold() == "the buyer":
             return 2  # a myopic buyer is named "the buyer"
-        raise Nonconforming(f"game.csv line {line}: unknown player {player!r}; the players are {list(self.names)}")
+        raise Nonconforming(
+            f"game.csv line {line}: unknown player {excerpt(player)}; the players are {list(self.names)}"
+        )
 
     def seat_or_none(self, row: dict[str, str]) -> Literal[0, 1, 2] | None:
         """The seat a row names, for recording a refused row (None if it names nobody)."""
@@ -241,7 +308,7 @@ class Replay:
                 token = decision.lower()
                 if token not in NEGOTIATION_DECISIONS:
                     raise Nonconforming(
-                        f"game.csv line {line}: decision {decision!r}; allowed: {sorted(NEGOTIATION_DECISIONS)}"
+                        f"game.csv line {line}: decision {excerpt(decision)}; allowed: {sorted(NEGOTIATION_DECISIONS)}"
                     )
                 own = OWN_OUTSIDE_OPTION.get(token, seat)
                 if own != seat:
@@ -271,7 +338,7 @@ class Replay:
         expected = (p.v if quality == "high" else p.c) * p.price  # type: ignore[attr-defined]
         if abs(_number(worth, "product_worth", line) - expected) > 1e-6 * max(1.0, expected):
             raise Nonconforming(
-                f"game.csv line {line}: product_worth {worth} but a {quality} product is worth {expected:g}"
+                f"game.csv line {line}: product_worth {excerpt(worth)} but a {quality} product is worth {expected:g}"
             )
 
     def apply(self, line: int, row: dict[str, str]) -> None:
@@ -280,14 +347,15 @@ class Replay:
         seat = self.seat_of(row.get("player") or "", line)
         round_cell = _null(row.get("round"))
         if round_cell is None or not round_cell.strip().removesuffix(".0").isdigit():
-            raise Nonconforming(f"game.csv line {line}: round is {row.get('round')!r}, not a whole number")
+            raise Nonconforming(f"game.csv line {line}: round is {excerpt(row.get('round'))}, not a whole number")
         if int(round_cell.strip().removesuffix(".0")) != self.state.round:
             raise Nonconforming(
-                f"game.csv line {line}: round {round_cell} while the game is in round {self.state.round}"
+                f"game.csv line {line}: round {excerpt(round_cell)} while the game is in round {self.state.round}"
             )
         if seat != self.state.to_act():
             raise Nonconforming(
-                f"game.csv line {line}: {row.get('player')!r} moved out of turn (seat {self.state.to_act()} to act)"
+                f"game.csv line {line}: {excerpt(row.get('player'))} moved out of turn"
+                f" (seat {self.state.to_act()} to act)"
             )
         try:
             self.state = self.state.apply(self.action(row, seat, line))
@@ -309,16 +377,16 @@ def _turns(state: GameState) -> list[TurnRecord]:
     ]
 
 
-def game_record(folder: Path, run_id: str | None = None) -> GameRecord:
+def game_record(folder: Path, run_id: str | None = None, root: Path | None = None) -> GameRecord:
     """One original game folder replayed as a GameRecord, or MalformedGame with the reason."""
-    config, rows = read_folder(folder)
+    config, rows = read_folder(folder, root)
     family = config.get("game_type")
     if family not in COLUMNS:
-        raise MalformedGame(f"game_type is {family!r}; allowed: one of {list(COLUMNS)}")
+        raise MalformedGame(f"game_type is {excerpt(family)}; allowed: one of {list(COLUMNS)}", "unknown_family")
     try:
         params = parse_params(family, original_params(family, config))
     except ConfigError as exc:
-        raise MalformedGame(f"config.json game_args: {exc}") from None
+        raise MalformedGame(f"config.json game_args: {excerpt(exc, 200, quote=False)}", "bad_parameters") from None
     source_id = folder.name
     replay = Replay(family, new_game(params, seed=0), set(rows[0][1]))
     error: str | None = None
@@ -363,23 +431,31 @@ def game_record(folder: Path, run_id: str | None = None) -> GameRecord:
     )
 
 
-def import_glee(root: Path, db_path: Path) -> ImportSummary:
-    """Import every original game under `root` into the database at `db_path`."""
+def import_glee(root: Path, db_path: Path, progress: bool = False) -> ImportSummary:
+    """Import every original game under `root` into the database at `db_path`.
+
+    Any layout under `root` works: the human-vs-LLM data (`<family>/<a>/<b>/<c>/<id>/`) and the
+    LLM-vs-LLM data (`<experiment>/<family>/<a>/<b>/<c>/<id>/`) alike. `progress` shows a bar
+    (tqdm, on stderr). Importing the same folders again adds nothing."""
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"root: got {str(root)!r}; allowed: a folder of original GLEE games")
     summary = ImportSummary()
+    reasons: Counter[str] = Counter()
     run_id = "import-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     with open_store(db_path) as store:
         existing = {r[0] for r in store.con.execute("SELECT game_id FROM games WHERE source_id IS NOT NULL").fetchall()}
         batch: list[GameRecord] = []
-        for folder in game_folders(root):
+        folders = tqdm(game_folders(root), desc="import", unit=" games", disable=not progress, mininterval=0.5)
+        for folder in folders:
             summary.found += 1
             try:
-                record = game_record(folder, run_id)
+                record = game_record(folder, run_id, root)
             except MalformedGame as exc:
                 summary.malformed += 1
-                summary.skipped.append(SkippedFolder(path=str(folder.relative_to(root)), reason=str(exc)))
+                reasons[exc.kind] += 1
+                if len(summary.skipped) < SKIPPED_KEPT:
+                    summary.skipped.append(SkippedFolder(path=str(folder.relative_to(root)), reason=str(exc)))
                 continue
             if record.game_id in existing:
                 summary.already_present += 1
@@ -397,4 +473,5 @@ def import_glee(root: Path, db_path: Path) -> ImportSummary:
                 batch = []
         if batch:
             store.write(batch)
+    summary.skip_reasons = dict(sorted(reasons.items()))
     return summary
