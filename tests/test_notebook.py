@@ -24,6 +24,8 @@ def test_notebook_executes_against_a_baseline_database(tmp_path: Path, monkeypat
     db = baseline_database(tmp_path / "glee.duckdb", n_games=2)
     monkeypatch.setenv("GLEE_DB", str(db))
     monkeypatch.setenv("GLEE_FAMILY", "negotiation")
+    samples = Path(__file__).resolve().parent / "fixtures" / "glee_samples"
+    monkeypatch.setenv("GLEE_HUMAN_DATA", str(samples))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     # Raises CellExecutionError, naming the cell, if any cell fails.
@@ -37,3 +39,7 @@ def test_notebook_executes_against_a_baseline_database(tmp_path: Path, monkeypat
     assert "baseline:fair" in text and "mean_difference" in text and "balanced_mean" in text
     assert "Nature" not in text  # negotiation has no chance moves
     assert "forfeit_games" in text and "own_forfeits" in text and "seller" in text and "buyer" in text
+    # GLEE's table of the real human-vs-LLM samples, under both metric variants.
+    assert "6 games imported" in text
+    assert "metric variant 'original'" in text and "metric variant 'glee'" in text
+    assert "gemini-1.5-flash" in text and "human" in text and "first_proposer" in text
