@@ -323,3 +323,34 @@ def test_links_out_of_the_root_are_never_read_and_big_files_are_refused_unread(t
     assert "\x1b" not in reasons["NOISY"] and len(reasons["NOISY"]) < 250
     assert summary.skip_reasons == {"link_outside": 1, "missing_columns": 1, "too_big": 1}
     assert peak < 30 * 2**20  # the 50 MB file was never loaded
+
+
+def test_prompt_logs_of_llm_games_go_to_llm_calls(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    game = copy_game(root, "0003852CF8408F00", "WITHLOGS")  # 8 rows: Alice 4 turns, Bob 4 turns
+    pd.DataFrame(
+        {"prompt": ["You are Alice.\nOffer?", "Bob offers 5000, accept?"], "response": ['{"a": 1}', "x"]}
+    ).to_csv(game / "log_player_1.csv", index=False)
+    # Bob's log has more calls than Bob has turns: the rest are further attempts of his last turn.
+    bob = [(f"prompt {i}", f"reply {i}") for i in range(6)]
+    pd.DataFrame(bob, columns=["prompt", "response"]).to_csv(game / "log_player_2.csv", index=False)
+    db = tmp_path / "logs.duckdb"
+    assert import_glee(root, db).conforming == 1
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT c.turn, c.seat, c.attempt, c.model, c.request, c.response, t.seat FROM llm_calls c "
+            "JOIN turns t USING (game_id, turn) ORDER BY c.seat, c.turn, c.attempt"
+        ).fetchall()
+    finally:
+        con.close()
+    assert len(rows) == 2 + 6
+    assert all(r[1] == r[6] for r in rows)  # each call sits on a turn of its own seat
+    alice = [r for r in rows if r[1] == 1]
+    assert [r[3] for r in alice] == ["human", "human"]
+    assert json.loads(alice[0][4]) == [{"role": "user", "content": "You are Alice.\nOffer?"}]
+    assert alice[0][5] == '{"a": 1}'
+    bob_rows = [r for r in rows if r[1] == 2]
+    assert [r[5] for r in bob_rows] == [f"reply {i}" for i in range(6)]
+    assert [r[2] for r in bob_rows] == [1, 1, 1, 1, 2, 3]
+    assert {r[3] for r in bob_rows} == {"gemini-1.5-flash"}

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from glee.engine.record import GameRecord, TurnRecord
 from glee.errors import ConfigError, IllegalAction
 from glee.games import Family, GameState, new_game, parse_params, variant_metrics
+from glee.players.base import LLMCall
 from glee.store.database import open_store
 
 IMPORT_VERSION = "1"
@@ -377,6 +378,50 @@ def _turns(state: GameState) -> list[TurnRecord]:
     ]
 
 
+def read_log(path: Path, root: Path | None) -> list[tuple[str, str]]:
+    """The (prompt, response) rows of a log_player_N.csv, read row by row; MalformedGame when it
+    cannot be read (a link out of the root, too big, not CSV, no prompt/response columns)."""
+    _readable(path, root, LOG_MAX_BYTES)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if not {"prompt", "response"} <= {h.strip() for h in reader.fieldnames or []}:
+                raise MalformedGame(f"{path.name} lacks the prompt and response columns", "bad_log")
+            return [(row.get("prompt") or "", row.get("response") or "") for row in reader]
+    except UnicodeDecodeError:
+        raise MalformedGame(f"{path.name} is not UTF-8 text", "bad_log") from None
+    except csv.Error as exc:
+        raise MalformedGame(f"{path.name} is not valid CSV: {excerpt(exc, 80, quote=False)}", "bad_log") from None
+
+
+def logged_calls(folder: Path, root: Path | None, turns: list[TurnRecord], models: dict[int, str]) -> list[LLMCall]:
+    """The model calls of an LLM game's log_player_N.csv files, prompt and response as logged (the
+    prompt as one user message). The original logs no turn: a seat's k-th logged call is placed on
+    its k-th turn, and calls beyond its last turn become further attempts of that turn."""
+    calls = []
+    for seat in (1, 2):
+        path = folder / f"log_player_{seat}.csv"
+        if not path.exists() and not path.is_symlink():
+            continue
+        rows = read_log(path, root)
+        own = [t.turn for t in turns if t.seat == seat]
+        if not own:
+            continue
+        for k, (prompt, response) in enumerate(rows):
+            turn, attempt = (own[k], 1) if k < len(own) else (own[-1], 1 + k - len(own) + 1)
+            calls.append(
+                LLMCall(
+                    turn=turn,
+                    seat=seat,
+                    attempt=attempt,
+                    model=models[seat],
+                    request=[{"role": "user", "content": prompt}],
+                    response=response,
+                )
+            )
+    return calls
+
+
 def game_record(folder: Path, run_id: str | None = None, root: Path | None = None) -> GameRecord:
     """One original game folder replayed as a GameRecord, or MalformedGame with the reason."""
     config, rows = read_folder(folder, root)
@@ -410,13 +455,15 @@ def game_record(folder: Path, run_id: str | None = None, root: Path | None = Non
     if error is None and not state.is_over:
         error = f"game.csv ends in round {state.round} before the game is over ({state.kind()} to play)"
     outcome = state.outcome() if error is None else None
+    turns = _turns(state) + ([refused] if refused else [])
+    models = {seat: agent_label(config, seat) for seat in (1, 2)}
     return GameRecord(
         game_id=import_game_id(family, source_id),
         run_id=run_id,
         family=family,
         params=params.model_dump(mode="json"),
-        player_1=agent_label(config, 1),
-        player_2=agent_label(config, 2),
+        player_1=models[1],
+        player_2=models[2],
         seed=None,
         status="completed" if outcome is not None else "failed",
         end_reason=outcome.end_reason if outcome else None,
@@ -425,7 +472,8 @@ def game_record(folder: Path, run_id: str | None = None, root: Path | None = Non
         source_id=source_id,
         conforms=error is None,
         conform_error=error,
-        turns=_turns(state) + ([refused] if refused else []),
+        turns=turns,
+        calls=logged_calls(folder, root, turns, models),
         outcome=outcome,
         metrics=variant_metrics(state) if outcome is not None else {},
     )
