@@ -479,6 +479,17 @@ def game_record(folder: Path, run_id: str | None = None, root: Path | None = Non
     )
 
 
+def _known(folder: Path, root: Path, existing: set[str]) -> bool:
+    """Whether the game of `folder` is already imported, from its config's game_type and its id alone."""
+    try:
+        _readable(folder / "config.json", root, MAX_BYTES["config.json"])
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8-sig"))
+    except (MalformedGame, OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    family = config.get("game_type") if isinstance(config, dict) else None
+    return isinstance(family, str) and import_game_id(family, folder.name) in existing
+
+
 def import_glee(root: Path, db_path: Path, progress: bool = False) -> ImportSummary:
     """Import every original game under `root` into the database at `db_path`.
 
@@ -497,6 +508,9 @@ def import_glee(root: Path, db_path: Path, progress: bool = False) -> ImportSumm
         folders = tqdm(game_folders(root), desc="import", unit=" games", disable=not progress, mininterval=0.5)
         for folder in folders:
             summary.found += 1
+            if _known(folder, root, existing):
+                summary.already_present += 1  # known by its id: not read or replayed again
+                continue
             try:
                 record = game_record(folder, run_id, root)
             except MalformedGame as exc:
