@@ -160,3 +160,16 @@ def test_imported_games_carry_every_variant_and_older_files_get_them_back(tmp_pa
     assert again == persuasion
     # The persuasion sample plays 20 rounds: its original seller self-gain (sales / 20) is glee's (sales / T).
     assert glee_seller is not None and persuasion[0][1] == pytest.approx(glee_seller[0])
+
+
+def test_merge_gives_the_games_of_an_older_shard_their_variants(tmp_path: Path) -> None:
+    from glee.store import merge
+
+    shard, out = tmp_path / "shard.duckdb", tmp_path / "out.duckdb"
+    import_glee(SAMPLES, shard)
+    con = duckdb.connect(str(shard))
+    con.execute("DROP VIEW seat_metrics")
+    con.execute("DROP TABLE outcome_metrics")  # as a shard written before the metric variants
+    con.close()
+    merge([shard], out)
+    assert len(metrics_rows(out)) == 6 * len(all_metric_variants())
