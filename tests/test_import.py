@@ -354,3 +354,21 @@ def test_prompt_logs_of_llm_games_go_to_llm_calls(tmp_path: Path) -> None:
     assert [r[5] for r in bob_rows] == [f"reply {i}" for i in range(6)]
     assert [r[2] for r in bob_rows] == [1, 1, 1, 1, 2, 3]
     assert {r[3] for r in bob_rows} == {"gemini-1.5-flash"}
+
+
+def test_a_config_half_migrated_between_the_two_delta_layouts(tmp_path: Path) -> None:
+    # GLEE's own migration moves δ from player_N_args.delta to game_args.delta_N one seat at a time.
+    root = tmp_path / "data"
+    game = copy_game(root, "0003852CF8408F00", "HALF")
+    config = json.loads((game / "config.json").read_text())
+    config["player_1_args"]["delta"] = 0.9
+    config["player_2_args"]["delta"] = 0.8
+    config["game_args"]["delta_1"] = 0.95  # the newer key wins for seat 1
+    config["player_1_args"].pop("delta")
+    (game / "config.json").write_text(json.dumps(config))
+    db = tmp_path / "half.duckdb"
+    assert import_glee(root, db).conforming == 1
+    row = by_source(db)["HALF"]
+    assert (row["delta_1"], row["delta_2"]) == (0.95, 0.8)
+    # Bob's 6000/4000 accepted in round 4: Bob 0.4 · 0.8³ = 0.2048, Alice 0.6 · 0.95³ = 0.514425.
+    assert (row["self_gain_1"], row["self_gain_2"]) == pytest.approx((0.514425, 0.2048))
