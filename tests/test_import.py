@@ -372,3 +372,16 @@ def test_a_config_half_migrated_between_the_two_delta_layouts(tmp_path: Path) ->
     assert (row["delta_1"], row["delta_2"]) == (0.95, 0.8)
     # Bob's 6000/4000 accepted in round 4: Bob 0.4 · 0.8³ = 0.2048, Alice 0.6 · 0.95³ = 0.514425.
     assert (row["self_gain_1"], row["self_gain_2"]) == pytest.approx((0.514425, 0.2048))
+
+
+def test_the_command_prints_the_count_per_skip_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from glee.cli import main
+
+    root = tmp_path / "data"
+    copy_game(root, "0043BAB60C08E66A")
+    (copy_game(root, "0003852CF8408F00", "NOCSV1") / "game.csv").unlink()
+    (copy_game(root, "0003852CF8408F00", "NOCSV2") / "game.csv").unlink()
+    assert main(["import-glee", str(root), "--db", str(tmp_path / "cli.duckdb")]) == 0
+    out = capsys.readouterr().out
+    assert "imported 1 of 3 original games" in out
+    assert "  2 skipped: no_game_csv" in out
