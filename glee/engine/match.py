@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -16,6 +16,9 @@ from glee.players.base import Decision, LLMCall, Player
 
 PlayerFactory = Callable[[PlayerSpec, Params, Seat, int], Player]
 """Builds the player of one seat of one game: (spec, the game's params, seat, the seat's seed)."""
+Progress = Callable[["GameRecord"], Awaitable[None]]
+"""Called with the game so far (status `abandoned`, error IN_PROGRESS) before each player's turn."""
+IN_PROGRESS = "in progress: the game had not ended when this was written (the server stopped or crashed)"
 
 
 def seat_seed(game_seed: int, seat: Seat) -> int:
@@ -47,9 +50,13 @@ def _turns(state: GameState) -> list[TurnRecord]:
     ]
 
 
-async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = None) -> GameRecord:
+async def play(
+    spec: GameSpec, make_player: PlayerFactory, run_id: str | None = None, progress: Progress | None = None
+) -> GameRecord:
     """Play `spec` to its end. Never raises for a game's own faults: a player that gives up
-    forfeits, an infrastructure error or a rules bug makes the game `failed` (with the error)."""
+    forfeits, an infrastructure error or a rules bug makes the game `failed` (with the error).
+    `progress` (games with people: a crash must leave the game so far in the store) sees the
+    game before each turn a player is asked for."""
     started = datetime.now(UTC)
     params = spec.params
     state = new_game(params, spec.seed)
@@ -73,6 +80,8 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
                 continue
             assert seat is not None
             turn = len(state.turns) + 1
+            if progress is not None:
+                await progress(_record(spec, run_id, started, state, calls, None, IN_PROGRESS, "abandoned"))
             observation, action_model = state.observation(seat), state.action_model()
             blame = "player_bug"
             decision = await players[seat].act(observation, action_model)
@@ -100,6 +109,20 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
             calls += _calls(Decision(action=None, attempts=exc.attempts), len(state.turns) + 1, seat)
     except Exception:  # a rules or player bug: this game fails, the sweep goes on
         error, error_kind = traceback.format_exc(), blame
+    return _record(spec, run_id, started, state, calls, forfeit_turn, error, error_kind)
+
+
+def _record(
+    spec: GameSpec,
+    run_id: str | None,
+    started: datetime,
+    state: GameState,
+    calls: list[LLMCall],
+    forfeit_turn: TurnRecord | None,
+    error: str | None,
+    error_kind: ErrorKind | None,
+) -> GameRecord:
+    """The game as the store keeps it: ended (error None), failed or abandoned (with its error)."""
     turns = _turns(state) + ([forfeit_turn] if forfeit_turn else [])
     if error is not None:
         status = "abandoned" if error_kind == "abandoned" else "failed"
@@ -126,6 +149,6 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
         forfeit_seat=state.forfeit_seat,
         spec=spec.model_dump(mode="json"),
         turns=turns,
-        calls=calls,
+        calls=list(calls),
         outcome=outcome,
     )

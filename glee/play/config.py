@@ -132,6 +132,9 @@ def play_config(args: list[str]) -> PlayConfig:
 # --- glee serve-web ----------------------------------------------------------------------------
 
 
+ParticipantIds = Literal["typed", "signed", "prolific", "mturk"]
+
+
 class StudyGame(BaseModel):
     """One configuration of a study, as the experimenter writes it."""
 
@@ -156,8 +159,26 @@ class StudyConfig(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     inactivity_timeout_s: float = Field(600.0, gt=0)
+    reservation_timeout_s: float = Field(60.0, gt=0)
+    """A game whose page its participant has not opened by then is abandoned, freeing its slot."""
     max_games_in_flight: int = Field(200, ge=1)
+    starts_per_minute: int = Field(20, ge=1)
+    """Games one client address may start per minute (more get a polite 429 page)."""
     seed: int = Field(0, ge=0)
+    participant_ids: ParticipantIds = "typed"
+    """Where a participant's id comes from: `typed` into the start page (lab use); `signed`: a link
+    `/?participant=ID&sig=HMAC` (make one with `glee.play.links.signed_link`) checked with the key in the
+    environment variable `link_key_env`; `prolific` or `mturk`: the ids the platform puts in the link
+    (PROLIFIC_PID, STUDY_ID, SESSION_ID; workerId, assignmentId, hitId). Only `typed` lets a person edit it."""
+    link_key_env: str = "GLEE_LINK_KEY"
+    """`signed` links: the name of the environment variable holding the key (never the key itself)."""
+
+    @field_validator("link_key_env")
+    @classmethod
+    def _variable_name(cls, name: str) -> str:
+        if not re.fullmatch(r"[A-Z_][A-Z0-9_]{0,63}", name):
+            raise ValueError("must be the name of an environment variable (A-Z, 0-9, _), not a key")
+        return name
 
     @field_validator("title", "instructions")
     @classmethod

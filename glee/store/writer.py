@@ -10,7 +10,7 @@ transcript is kept, so every table holds one game per game_id.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import duckdb
@@ -110,8 +110,11 @@ def _arrow(table: str, rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Tab
     return pa.Table.from_pydict({name: list(columns[name]) for name in schema.names}, schema=schema)
 
 
-def write_games(con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord]) -> WriteSummary:
-    """Insert finished games in one transaction: all of the batch or nothing.
+def write_games(
+    con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord], overwrite: Collection[str] = ()
+) -> WriteSummary:
+    """Insert finished games in one transaction: all of the batch or nothing. A stored game that is
+    done is kept unless its id is in `overwrite` (a game with people, written as it goes).
 
     The writer works on its own cursor, so results a reader left open on `con` do not get in its way.
     """
@@ -132,7 +135,8 @@ def write_games(con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord]) -
             }
             batch: dict[str, GameRecord] = {}
             for r in records:
-                if r.game_id in batch or existing.get(r.game_id, ("", 0))[0] in DONE:
+                done = existing.get(r.game_id, ("", 0))[0] in DONE and r.game_id not in overwrite
+                if r.game_id in batch or done:
                     summary.skipped += 1
                 else:
                     batch[r.game_id] = r

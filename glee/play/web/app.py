@@ -1,9 +1,11 @@
 """`glee serve-web`: participants open a link, read the instructions, play a game, see the result.
 
 Plain HTML forms (no script needed): a page that waits for the opponent refreshes itself.
-Participant input is untrusted: the participant id is a plain token, only the current turn's
-fields are read (each capped), answers are validated by the rules' action model, and every
-text is escaped on display (Jinja2 autoescape). Game pages are addressed by an unguessable token.
+Participant input is untrusted: the participant id comes from the study link (glee.play.links),
+only the current turn's fields are read (each capped), answers are validated by the rules' action
+model, and every text is escaped on display (Jinja2 autoescape). Game pages are addressed by an
+unguessable token; only the browser that started a game answers in it, every form carries the
+question it answers (a stale or replayed one changes nothing) and a CSRF token (glee.play.web.guard).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from glee.errors import ConfigError
-from glee.play.config import NAME_RULE, StudyConfig, check_name, study_config
+from glee.play.config import StudyConfig, study_config
+from glee.play.links import LINK_FIELDS, LinkError, identify, link_key
+from glee.play.web.guard import Guard
 from glee.play.web.rooms import Room, Study
 from glee.players.human import RAW_LIMIT
 
@@ -39,6 +42,9 @@ templates = Jinja2Templates(
 def create_app(config: StudyConfig) -> FastAPI:
     """The web app of one study; the Study opens the database and the endpoints when the app starts."""
     study = Study(config)
+    guard = Guard(config.starts_per_minute)
+    key = link_key(config.link_key_env) if config.participant_ids == "signed" else None
+    fields = LINK_FIELDS[config.participant_ids]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,51 +59,84 @@ def create_app(config: StudyConfig) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        """A page; it sets the browser cookie on first sight, and its forms carry the CSRF token."""
+        browser, new = guard.browser_or_new(request)
         context.setdefault("title", config.title)
-        return templates.TemplateResponse(request, name, context, status_code=status_code)
+        context["csrf"] = guard.csrf_token(browser)
+        response = templates.TemplateResponse(request, name, context, status_code=status_code)
+        if new:
+            guard.remember(response, browser)
+        return response
+
+    def message(request: Request, status: int, heading: str, text: str, back: str | None = None) -> HTMLResponse:
+        return page(request, "message.html", status, heading=heading, text=text, back=back)
 
     def room_or_404(request: Request, token: str) -> Room | HTMLResponse:
         room = study.rooms.get(token)
         if room is None:
-            return page(
-                request, "message.html", 404, heading="No such game", text="This link is not (or no longer) valid."
-            )
+            return message(request, 404, "No such game", "This link is not (or no longer) valid.")
         return room
+
+    async def read_form(request: Request) -> tuple[dict[str, str], HTMLResponse | None]:
+        """The posted fields, or the page refusing a post from another site or browser."""
+        form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_PART_BYTES)
+        values = {k: str(v)[: RAW_LIMIT + 1] for k, v in form.items()}
+        why = guard.refuse_post(request, values.get("csrf", ""))
+        if why is not None:
+            return values, message(
+                request, 403, "Not accepted", f"This answer was not accepted: {why}. Nothing was changed."
+            )
+        return values, None
 
     @app.get("/healthz")
     async def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
 
     @app.get("/")
-    async def index(request: Request, participant: str = "") -> HTMLResponse:
-        return page(request, "index.html", instructions=config.instructions, participant=participant[:64])
+    async def index(request: Request) -> HTMLResponse:
+        link = {name: request.query_params.get(name, "")[:128] for name in fields}
+        if config.participant_ids != "typed":
+            try:
+                identify(config.participant_ids, link, key)
+            except LinkError as exc:
+                return message(request, 400, "Please use your study link", str(exc))
+        return page(
+            request, "index.html", instructions=config.instructions, link=link, typed=config.participant_ids == "typed"
+        )
 
     @app.post("/start")
     async def start(request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_PART_BYTES)
-        participant = str(form.get("participant", "")).strip()
+        values, refused = await read_form(request)
+        if refused is not None:
+            return refused
+        if not guard.allow_start(request):
+            return message(
+                request, 429, "Please wait", "Too many games were started from your address: please wait a minute."
+            )
+        link = {name: values.get(name, "") for name in fields}
         try:
-            check_name(participant, "participant id")
-        except ConfigError:
-            return page(
+            who = identify(config.participant_ids, link, key)
+        except LinkError as exc:
+            if config.participant_ids == "typed":
+                return page(
+                    request, "index.html", 400, instructions=config.instructions, link=link, typed=True, error=str(exc)
+                )
+            return message(request, 400, "Please use your study link", str(exc))
+        browser = guard.browser(request)
+        assert browser is not None  # refuse_post checked it
+        live = study.live_room(who.participant)
+        if live is not None and live.browser != browser:
+            return message(
                 request,
-                "index.html",
-                400,
-                instructions=config.instructions,
-                participant=participant[:64],
-                error=f"Please enter your participant id: {NAME_RULE}.",
+                409,
+                "Already playing",
+                "This participant id is playing a game in another browser. Please go on there.",
             )
-        if participant not in study.playing and study.in_flight() >= config.max_games_in_flight:
-            return page(
-                request,
-                "message.html",
-                503,
-                heading="Busy",
-                text="Many people are playing now: please come back in a few minutes.",
-            )
-        room = study.start(participant)
+        if live is None and study.in_flight() >= config.max_games_in_flight:
+            return message(request, 503, "Busy", "Many people are playing now: please come back in a few minutes.")
+        room = study.start(who.participant, browser, who.link)
         if room is None:
-            return page(request, "message.html", heading="Thank you!", text="You have played every game of this study.")
+            return message(request, 200, "Thank you!", "You have played every game of this study.")
         return RedirectResponse(f"/game/{room.token}", status_code=303)
 
     @app.get("/game/{token}")
@@ -105,11 +144,14 @@ def create_app(config: StudyConfig) -> FastAPI:
         room = room_or_404(request, token)
         if not isinstance(room, Room):
             return room
+        owner = guard.browser(request) == room.browser
+        room.opened = room.opened or owner
         you, them = room.names
         return page(
             request,
             "game.html",
             room=room,
+            owner=owner,
             you=you,
             them=them,
             remaining=study.remaining(room.participant),
@@ -120,11 +162,26 @@ def create_app(config: StudyConfig) -> FastAPI:
         room = room_or_404(request, token)
         if not isinstance(room, Room):
             return room
-        form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_PART_BYTES)
+        values, refused = await read_form(request)
+        if refused is not None:
+            return refused
+        if guard.browser(request) != room.browser:
+            return message(
+                request, 403, "Not your game", "This game is being played in another browser. Nothing was changed."
+            )
         if room.request is not None:
-            fields = {f.name: str(form.get(f.name, ""))[: RAW_LIMIT + 1] for f in room.request.fields}
+            if not room.is_current(values.get("step", ""), values.get("nonce", "")):
+                return message(
+                    request,
+                    409,
+                    "This page was out of date",
+                    "That answer was for an earlier question of this game; the game has moved on "
+                    f"(question {room.step}). Nothing was changed.",
+                    back=f"/game/{token}",
+                )
+            answer = {f.name: values.get(f.name, "") for f in room.request.fields}
             since = room.version
-            if room.submit(fields):
+            if room.submit(answer):
                 await room.wait_change(since, ANSWER_WAIT_S)  # the answer is taken ...
                 if room.state == "opponent":
                     await room.wait_change(room.version, ANSWER_WAIT_S)  # ... and the opponent answers

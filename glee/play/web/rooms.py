@@ -43,14 +43,27 @@ KEEP_FINISHED_S = 3600.0
 class Room:
     """One participant's game: its task, what the participant is asked now, and what was said so far."""
 
-    def __init__(self, token: str, participant: str, seating: Seating, spec: GameSpec) -> None:
+    def __init__(
+        self, token: str, participant: str, seating: Seating, spec: GameSpec, browser: str, link: Mapping[str, str]
+    ) -> None:
         self.token = token
         self.participant = participant
+        self.link = dict(link)
+        """The study link's fields (they start the participant's next game)."""
+        self.browser = browser
+        """The browser that started the game: the only one that may answer in it."""
+        self.opened = False
+        """Whether the participant has opened the game's page (until then its slot is only reserved)."""
         self.seating = seating
         self.spec = spec
         self.rules = opening_rules(spec, seating.seat)
         self.state: RoomState = "opponent"
         self.request: HumanRequest | None = None
+        self.step = 0
+        """How many questions the game has asked the participant (re-asks included): each form carries
+        it, with `nonce`, so that a stale or replayed form is refused instead of becoming a later move."""
+        self.nonce = ""
+        self.stopped_because = "the server stopped"
         self.history: list[str] = []
         """The texts of earlier turns, oldest first (the current turn's text is `request.text`)."""
         self.result: Result | None = None
@@ -79,6 +92,17 @@ class Room:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.changed.wait(), timeout)
 
+    def ask(self, request: HumanRequest) -> None:
+        """Show the participant a new question (a new step and nonce: older forms no longer count)."""
+        self.request, self.state = request, "you"
+        self.step += 1
+        self.nonce = secrets.token_urlsafe(12)
+        self.touch()
+
+    def is_current(self, step: str, nonce: str) -> bool:
+        """Whether a form was made for the question being asked now."""
+        return self.state == "you" and step == str(self.step) and secrets.compare_digest(nonce, self.nonce)
+
     def submit(self, answer: Mapping[str, str]) -> bool:
         """Hand a form post to the game; False when the participant is not being asked (a stale page)."""
         if self.state != "you" or self.answers.full():
@@ -86,8 +110,9 @@ class Room:
         self.answers.put_nowait(answer)
         return True
 
-    def abandon(self) -> None:
-        """Stop waiting for the participant (the server is stopping)."""
+    def abandon(self, because: str = "the server stopped") -> None:
+        """Stop waiting for the participant."""
+        self.stopped_because = because
         with contextlib.suppress(asyncio.QueueFull):
             self.answers.put_nowait(None)
 
@@ -104,14 +129,13 @@ class WebInput:
         current = room.request
         if current is not None and current.text != request.text:
             room.history.append(current.text)
-        room.request, room.state = request, "you"
-        room.touch()
+        room.ask(request)
         try:
             answer = await asyncio.wait_for(room.answers.get(), self.timeout_s)
         except TimeoutError:
             raise GameAbandoned(f"no answer from the participant for {self.timeout_s:g} s") from None
         if answer is None:
-            raise GameAbandoned("the server stopped")
+            raise GameAbandoned(room.stopped_because)
         room.state = "opponent"
         room.touch()
         return answer
@@ -200,11 +224,18 @@ class Study:
         done = self.played.get(participant, set())
         return sum(1 for s in self.seatings if s.key() not in done)
 
-    def start(self, participant: str) -> Room | None:
-        """A new game for `participant` (its current one if it has one), or None when none is left."""
-        current = self.playing.get(participant)
-        if current is not None and current in self.rooms and self.rooms[current].state != "over":
-            return self.rooms[current]
+    def live_room(self, participant: str) -> Room | None:
+        """The participant's game that has not ended, if any."""
+        token = self.playing.get(participant)
+        room = self.rooms.get(token) if token is not None else None
+        return room if room is not None and room.state != "over" else None
+
+    def start(self, participant: str, browser: str, link: Mapping[str, str]) -> Room | None:
+        """A new game for `participant` (its current one if it has one), or None when none is left.
+        The caller has checked that a current game belongs to `browser`."""
+        current = self.live_room(participant)
+        if current is not None:
+            return current
         self._forget_old()
         seating = self.next_seating(participant)
         if seating is None:
@@ -212,15 +243,30 @@ class Study:
         spec = game_spec(seating, participant, self.config.seed, self.taken)
         self.taken.add(spec.game_id)
         self.played.setdefault(participant, set()).add(seating.key())
-        room = Room(secrets.token_urlsafe(18), participant, seating, spec)
+        room = Room(secrets.token_urlsafe(18), participant, seating, spec, browser, link)
         self.rooms[room.token] = room
         self.playing[participant] = room.token
         room.task = asyncio.create_task(self._play(room), name=f"game {spec.game_id}")
+        asyncio.get_running_loop().call_later(self.config.reservation_timeout_s, self._release, room)
         return room
+
+    def _release(self, room: Room) -> None:
+        """A reserved slot whose page was never opened (a bot, a closed tab) is given back."""
+        if not room.opened and room.state != "over":
+            room.abandon(f"the participant did not open the game within {self.config.reservation_timeout_s:g} s")
 
     async def _play(self, room: Room) -> None:
         factory, human = human_factory(self.endpoints, WebInput(room, self.config.inactivity_timeout_s))
-        record = await play(room.spec, factory, self.run_id)
+
+        async def progress(so_far: GameRecord) -> None:
+            # Written as it goes: a crash leaves the game `abandoned` with its turns, and the
+            # participant is not served this configuration again as if nothing had happened.
+            try:
+                await self.write(so_far)
+            except Exception:
+                log.exception("could not write game %s so far", so_far.game_id)
+
+        record = await play(room.spec, factory, self.run_id, progress)
         try:
             await self.write(record)
         except Exception:  # the participant still sees the result; the log says the write failed
@@ -236,8 +282,8 @@ class Study:
     async def write(self, record: GameRecord) -> None:
         """The one writer: games are written one batch at a time, off the loop."""
         assert self.store is not None
-        async with self.write_lock:
-            await asyncio.to_thread(self.store.write, [record])
+        async with self.write_lock:  # this server's games are rewritten as they go, so overwrite them
+            await asyncio.to_thread(self.store.write, [record], {record.game_id})
 
     def _forget_old(self) -> None:
         now = time.monotonic()
