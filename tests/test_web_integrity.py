@@ -195,3 +195,29 @@ def test_signed_and_platform_links(serve: Callable[..., Server]) -> None:
     reply = client.post("/start", data={"csrf": hidden(page, "csrf"), **link})
     assert 'id="your-turn"' in until_asked(client, game_url(reply))
     assert "human:5f0c1d2e3a4b5c6d7e8f9a0b" in {g["player_1"] for g in prolific.games()}
+
+
+def test_a_persons_answers_are_stored_with_their_times_refused_ones_too(serve: Callable[..., Server]) -> None:
+    server = serve(PROPOSER)
+    client = browser(server)
+    url = game_url(start(client, "t1"))
+    page = until_asked(client, url)
+    assert client.post(url, data={**form_of(page), "own_gain": "lots"}).status_code == 303
+    page = until_asked(client, url)
+    assert "That answer cannot be used" in page
+    time.sleep(0.2)
+    assert client.post(url, data={**form_of(page), "own_gain": "50"}).status_code == 303
+    rows = server.query(
+        "SELECT attempt, shown_at, answered_at, answer, parsed, rejection FROM human_answers WHERE turn = 1 "
+        "ORDER BY attempt",
+        [],
+    )
+    assert [r[0] for r in rows] == [1, 2]
+    (_, shown_1, answered_1, answer_1, parsed_1, rejection_1), (_, shown_2, answered_2, _, parsed_2, rejection_2) = rows
+    assert json.loads(answer_1)["own_gain"] == "lots" and parsed_1 is None and "not 'lots'" in rejection_1
+    assert rejection_2 is None and json.loads(parsed_2)["own_gain"] == 50
+    assert shown_1 <= answered_1 <= shown_2 <= answered_2
+    [(turn_shown, turn_answered)] = server.query("SELECT shown_at, answered_at FROM turns WHERE turn = 1", [])
+    assert (turn_shown, turn_answered) == (shown_1, answered_2)  # the turn: first shown, finally answered
+    machine = server.query("SELECT count(*) FROM turns WHERE seat = 2 AND shown_at IS NOT NULL", [])
+    assert machine == [(0,)]

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from glee.engine.record import GameRecord, TurnRecord
+from glee.engine.record import GameRecord, HumanAnswer, TurnRecord
 from glee.engine.specs import GameSpec, PlayerSpec
 from glee.errors import ErrorKind, GameAbandoned, InfrastructureError
 from glee.games import GameState, Params, Seat, new_game
@@ -35,16 +35,46 @@ def _calls(decision: Decision, turn: int, seat: Seat) -> list[LLMCall]:
     ]
 
 
+def _answers(decision: Decision, turn: int, seat: Seat) -> list[HumanAnswer]:
+    """A person's answers in this turn, refused ones included (attempts that carry a person's times)."""
+    return [
+        HumanAnswer(
+            turn=turn,
+            seat=seat,
+            attempt=number,
+            shown_at=attempt.shown_at,
+            answered_at=attempt.answered_at,
+            answer=attempt.text,
+            parsed=attempt.parsed,
+            rejection=attempt.rejection,
+        )
+        for number, attempt in enumerate(decision.attempts, start=1)
+        if attempt.answered_at is not None
+    ]
+
+
+Times = dict[int, tuple[datetime | None, datetime | None]]
+"""turn -> (first shown at, answered at) of a person's turns."""
+
+
 def _message(action: dict[str, Any] | None) -> str | None:
     message = (action or {}).get("message")
     return message if isinstance(message, str) else None
 
 
-def _turns(state: GameState) -> list[TurnRecord]:
+def _turns(state: GameState, times: Times) -> list[TurnRecord]:
     return [
         # Validated construction: pydantic's model_construct is no faster here (it walks every default).
         TurnRecord(
-            turn=i, round=t.round, seat=t.seat, kind=t.kind, action=t.action, message=_message(t.action), valid=True
+            turn=i,
+            round=t.round,
+            seat=t.seat,
+            kind=t.kind,
+            action=t.action,
+            message=_message(t.action),
+            valid=True,
+            shown_at=times[i][0] if i in times else None,
+            answered_at=times[i][1] if i in times else None,
         )
         for i, t in enumerate(state.turns, start=1)
     ]
@@ -61,6 +91,8 @@ async def play(
     params = spec.params
     state = new_game(params, spec.seed)
     calls: list[LLMCall] = []
+    answers: list[HumanAnswer] = []
+    times: Times = {}
     forfeit_turn: TurnRecord | None = None
     error: str | None = None
     error_kind: ErrorKind | None = None
@@ -81,12 +113,17 @@ async def play(
             assert seat is not None
             turn = len(state.turns) + 1
             if progress is not None:
-                await progress(_record(spec, run_id, started, state, calls, None, IN_PROGRESS, "abandoned"))
+                await progress(
+                    _record(spec, run_id, started, state, calls, answers, times, None, IN_PROGRESS, "abandoned")
+                )
             observation, action_model = state.observation(seat), state.action_model()
             blame = "player_bug"
             decision = await players[seat].act(observation, action_model)
             blame = "rules_bug"
             calls += _calls(decision, turn, seat)
+            if decision.attempts and decision.attempts[-1].answered_at is not None:
+                answers += _answers(decision, turn, seat)
+                times[turn] = (decision.attempts[0].shown_at, decision.attempts[-1].answered_at)
             if decision.action is None:
                 last = decision.attempts[-1].parsed if decision.attempts else None
                 forfeit_turn = TurnRecord(
@@ -109,7 +146,7 @@ async def play(
             calls += _calls(Decision(action=None, attempts=exc.attempts), len(state.turns) + 1, seat)
     except Exception:  # a rules or player bug: this game fails, the sweep goes on
         error, error_kind = traceback.format_exc(), blame
-    return _record(spec, run_id, started, state, calls, forfeit_turn, error, error_kind)
+    return _record(spec, run_id, started, state, calls, answers, times, forfeit_turn, error, error_kind)
 
 
 def _record(
@@ -118,12 +155,14 @@ def _record(
     started: datetime,
     state: GameState,
     calls: list[LLMCall],
+    answers: list[HumanAnswer],
+    times: Times,
     forfeit_turn: TurnRecord | None,
     error: str | None,
     error_kind: ErrorKind | None,
 ) -> GameRecord:
     """The game as the store keeps it: ended (error None), failed or abandoned (with its error)."""
-    turns = _turns(state) + ([forfeit_turn] if forfeit_turn else [])
+    turns = _turns(state, times) + ([forfeit_turn] if forfeit_turn else [])
     if error is not None:
         status = "abandoned" if error_kind == "abandoned" else "failed"
         outcome = None
@@ -150,5 +189,6 @@ def _record(
         spec=spec.model_dump(mode="json"),
         turns=turns,
         calls=list(calls),
+        answers=list(answers),
         outcome=outcome,
     )
