@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from glee.api_keys import refuse_secrets_in_config, refuse_secrets_in_overrides
 from glee.config import CONFIG_DIR, compose_config, explain_hydra, player_names
@@ -135,6 +135,51 @@ def play_config(args: list[str]) -> PlayConfig:
 ParticipantIds = Literal["typed", "signed", "prolific", "mturk"]
 
 
+class QuizQuestion(BaseModel):
+    """A comprehension question asked before the games: one right choice among several."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    question: str = Field(min_length=1, max_length=2000)
+    choices: list[str] = Field(min_length=2, max_length=10)
+    answer: str
+
+    @model_validator(mode="after")
+    def _answer_is_a_choice(self) -> QuizQuestion:
+        if self.answer not in self.choices:
+            raise ValueError(f"answer {self.answer!r} is not one of the choices {self.choices}")
+        return self
+
+
+class Completion(BaseModel):
+    """The end of the study: the code a participant reports to the platform, and where to send them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field("", max_length=64)
+    redirect_url: str = Field("", max_length=500)
+    """e.g. `https://app.prolific.com/submissions/complete?cc={code}` ({code} is filled in)."""
+
+    @field_validator("redirect_url")
+    @classmethod
+    def _https(cls, url: str) -> str:
+        if url and not url.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) address")
+        return url
+
+
+class Bonus(BaseModel):
+    """A participant's bonus: the sum over their games of `metric` (their seat's) × `rate`, in [0, cap]."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: Literal["self_gain"] = "self_gain"
+    rate: float = Field(ge=0)
+    """Currency units per unit of the metric (self-gain is scale-free: 1 = the whole amount at stake)."""
+    cap: float = Field(ge=0)
+    currency: str = Field("GBP", pattern=r"^[A-Z]{3}$")
+
+
 class StudyGame(BaseModel):
     """One configuration of a study, as the experimenter writes it."""
 
@@ -172,15 +217,25 @@ class StudyConfig(BaseModel):
     (PROLIFIC_PID, STUDY_ID, SESSION_ID; workerId, assignmentId, hitId). Only `typed` lets a person edit it."""
     link_key_env: str = "GLEE_LINK_KEY"
     """`signed` links: the name of the environment variable holding the key (never the key itself)."""
+    consent: str = ""
+    """Shown before anything else with a required checkbox (empty: no consent page)."""
+    quiz: list[QuizQuestion] = []
+    """Comprehension questions that must all be answered right before the first game."""
+    quiz_attempts: int = Field(2, ge=1)
+    """Tries at the quiz; after the last wrong one the participant is thanked and does not play."""
+    completion: Completion = Completion()
+    bonus: Bonus | None = None
+    admin_token_env: str = "GLEE_ADMIN_TOKEN"
+    """The experimenter's monitor `/admin` opens with the token in this environment variable (unset: no monitor)."""
 
-    @field_validator("link_key_env")
+    @field_validator("link_key_env", "admin_token_env")
     @classmethod
     def _variable_name(cls, name: str) -> str:
         if not re.fullmatch(r"[A-Z_][A-Z0-9_]{0,63}", name):
             raise ValueError("must be the name of an environment variable (A-Z, 0-9, _), not a key")
         return name
 
-    @field_validator("title", "instructions")
+    @field_validator("title", "instructions", "consent")
     @classmethod
     def _short(cls, text: str) -> str:
         if len(text) > 5000:

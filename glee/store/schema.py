@@ -11,7 +11,7 @@ import duckdb
 
 from glee.games import families, family
 
-TABLES = ("runs", "games", "turns", "llm_calls", "outcomes", "human_answers")
+TABLES = ("runs", "games", "turns", "llm_calls", "outcomes", "human_answers", "participants")
 SEATS_VIEW = "seats"
 """One row per game and seat, over every family (see seats_view_sql)."""
 

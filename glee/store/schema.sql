@@ -104,3 +104,18 @@ CREATE TABLE IF NOT EXISTS outcomes (
     forfeit_seat TINYINT,
     extras       JSON               -- the family's extra records (first_offer_share, price, sales, ...)
 );
+
+-- `glee serve-web`: where each participant is in the study (consent, quiz, games, end) and their bonus.
+CREATE TABLE IF NOT EXISTS participants (
+    participant     VARCHAR PRIMARY KEY,
+    link            JSON,          -- the study link's fields (e.g. Prolific's STUDY_ID, SESSION_ID)
+    first_seen      TIMESTAMPTZ,
+    consented_at    TIMESTAMPTZ,
+    quiz_tries      INTEGER,
+    quiz_passed_at  TIMESTAMPTZ,
+    screened_out_at TIMESTAMPTZ,   -- the quiz was failed too often: thanked, no games
+    completed_at    TIMESTAMPTZ,   -- every configuration played; the completion code was shown
+    completion_code VARCHAR,
+    bonus           DOUBLE,        -- in the study's bonus currency
+    currency        VARCHAR
+);

@@ -23,15 +23,19 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from glee.play.config import StudyConfig, study_config
-from glee.play.links import LINK_FIELDS, LinkError, identify, link_key
+from glee.play.links import LINK_FIELDS, Identity, LinkError, identify, link_key
 from glee.play.web.guard import Guard
+from glee.play.web.participants import Journey, now, wrong_answers
 from glee.play.web.rooms import Room, Study
 from glee.players.human import RAW_LIMIT
 
 HERE = Path(__file__).resolve().parent
 ANSWER_WAIT_S = 5.0
 """How long a form post waits for the game to move on before showing the page (a model may take longer)."""
-MAX_FIELDS = 20
+MAX_FIELDS = 40
+SCREENED_OUT = (
+    "Thank you for your time. The answers to the questions about the rules were not right, so the study ends here."
+)
 MAX_PART_BYTES = 4 * RAW_LIMIT
 
 templates = Jinja2Templates(
@@ -92,6 +96,64 @@ def create_app(config: StudyConfig) -> FastAPI:
     async def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
 
+    def index_page(request: Request, link: dict[str, str], status: int = 200, error: str = "") -> HTMLResponse:
+        return page(
+            request,
+            "index.html",
+            status,
+            instructions=config.instructions,
+            consent=config.consent,
+            link=link,
+            typed=config.participant_ids == "typed",
+            error=error,
+        )
+
+    def who_from(request: Request, link: dict[str, str]) -> Identity | HTMLResponse:
+        try:
+            return identify(config.participant_ids, link, key)
+        except LinkError as exc:
+            if config.participant_ids == "typed":
+                return index_page(request, link, 400, str(exc))
+            return message(request, 400, "Please use your study link", str(exc))
+
+    def end_page(request: Request, journey: Journey) -> HTMLResponse:
+        return page(
+            request,
+            "end.html",
+            code=journey.completion_code or config.completion.code,
+            redirect=journey.redirect(config),
+            bonus=journey.bonus,
+            currency=journey.currency,
+        )
+
+    def quiz_page(request: Request, who: Identity, status: int = 200, error: str = "") -> HTMLResponse:
+        questions = [(f"q{i}", q) for i, q in enumerate(config.quiz)]
+        return page(request, "quiz.html", status, questions=questions, link=who.link, error=error)
+
+    async def proceed(request: Request, who: Identity) -> Response:
+        """The participant's next step after the start page or the quiz: the quiz, a game, or the end."""
+        journey = study.journey(who)
+        stage = journey.stage(config)
+        if stage == "screened_out":
+            return message(request, 200, "Thank you", SCREENED_OUT)
+        if stage == "quiz":
+            return quiz_page(request, who)
+        if stage == "done":
+            return end_page(request, journey)
+        browser = guard.browser(request)
+        assert browser is not None  # refuse_post checked it
+        live = study.live_room(who.participant)
+        if live is not None and live.browser != browser:
+            text = "This participant id is playing a game in another browser. Please go on there."
+            return message(request, 409, "Already playing", text)
+        if live is None and study.in_flight() >= config.max_games_in_flight:
+            return message(request, 503, "Busy", "Many people are playing now: please come back in a few minutes.")
+        room = study.start(who.participant, browser, who.link)
+        if room is None:
+            await study.finish(journey)
+            return end_page(request, journey)
+        return RedirectResponse(f"/game/{room.token}", status_code=303)
+
     @app.get("/")
     async def index(request: Request) -> HTMLResponse:
         link = {name: request.query_params.get(name, "")[:128] for name in fields}
@@ -100,9 +162,7 @@ def create_app(config: StudyConfig) -> FastAPI:
                 identify(config.participant_ids, link, key)
             except LinkError as exc:
                 return message(request, 400, "Please use your study link", str(exc))
-        return page(
-            request, "index.html", instructions=config.instructions, link=link, typed=config.participant_ids == "typed"
-        )
+        return index_page(request, link)
 
     @app.post("/start")
     async def start(request: Request) -> Response:
@@ -110,34 +170,48 @@ def create_app(config: StudyConfig) -> FastAPI:
         if refused is not None:
             return refused
         if not guard.allow_start(request):
-            return message(
-                request, 429, "Please wait", "Too many games were started from your address: please wait a minute."
-            )
+            text = "Too many games were started from your address: please wait a minute."
+            return message(request, 429, "Please wait", text)
         link = {name: values.get(name, "") for name in fields}
-        try:
-            who = identify(config.participant_ids, link, key)
-        except LinkError as exc:
-            if config.participant_ids == "typed":
-                return page(
-                    request, "index.html", 400, instructions=config.instructions, link=link, typed=True, error=str(exc)
-                )
-            return message(request, 400, "Please use your study link", str(exc))
-        browser = guard.browser(request)
-        assert browser is not None  # refuse_post checked it
-        live = study.live_room(who.participant)
-        if live is not None and live.browser != browser:
-            return message(
-                request,
-                409,
-                "Already playing",
-                "This participant id is playing a game in another browser. Please go on there.",
+        who = who_from(request, link)
+        if not isinstance(who, Identity):
+            return who
+        journey = study.journey(who)
+        if journey.stage(config) == "consent":
+            if values.get("consent") != "yes":
+                return index_page(request, link, 400, "Please tick the box to say that you agree, or close this page.")
+            journey.consented_at = now()
+            await study.save(journey)
+        elif journey.consented_at is None and journey.quiz_tries == 0 and journey.completed_at is None:
+            await study.save(journey)  # first seen
+        return await proceed(request, who)
+
+    @app.post("/quiz")
+    async def quiz(request: Request) -> Response:
+        values, refused = await read_form(request)
+        if refused is not None:
+            return refused
+        who = who_from(request, {name: values.get(name, "") for name in fields})
+        if not isinstance(who, Identity):
+            return who
+        journey = study.journey(who)
+        if journey.stage(config) != "quiz":
+            return await proceed(request, who)
+        wrong = wrong_answers(config.quiz, values)
+        journey.quiz_tries += 1
+        if wrong == 0:
+            journey.quiz_passed_at = now()
+        elif journey.quiz_tries >= config.quiz_attempts:
+            journey.screened_out_at = now()
+        await study.save(journey)
+        if wrong and journey.screened_out_at is None:
+            left = config.quiz_attempts - journey.quiz_tries
+            error = (
+                f"{wrong} of {len(config.quiz)} answers {'is' if wrong == 1 else 'are'} not right. "
+                f"Please read the instructions again ({left} {'try' if left == 1 else 'tries'} left)."
             )
-        if live is None and study.in_flight() >= config.max_games_in_flight:
-            return message(request, 503, "Busy", "Many people are playing now: please come back in a few minutes.")
-        room = study.start(who.participant, browser, who.link)
-        if room is None:
-            return message(request, 200, "Thank you!", "You have played every game of this study.")
-        return RedirectResponse(f"/game/{room.token}", status_code=303)
+            return quiz_page(request, who, 400, error)
+        return await proceed(request, who)
 
     @app.get("/game/{token}")
     async def game(request: Request, token: str) -> HTMLResponse:
@@ -146,6 +220,7 @@ def create_app(config: StudyConfig) -> FastAPI:
             return room
         owner = guard.browser(request) == room.browser
         room.opened = room.opened or owner
+        journey = study.journeys.get(room.participant)
         you, them = room.names
         return page(
             request,
@@ -155,6 +230,8 @@ def create_app(config: StudyConfig) -> FastAPI:
             you=you,
             them=them,
             remaining=study.remaining(room.participant),
+            journey=journey,
+            redirect=journey.redirect(config) if journey else "",
         )
 
     @app.post("/game/{token}")

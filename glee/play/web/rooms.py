@@ -27,7 +27,9 @@ from glee.engine.specs import GameSpec
 from glee.errors import GameAbandoned
 from glee.games.base import other, seat_names
 from glee.play.config import Seating, StudyConfig
+from glee.play.links import Identity
 from glee.play.session import Result, game_spec, human_factory, opening_rules, result
+from glee.play.web.participants import Journey, bonus_of, load_journeys, now, save_journey
 from glee.players.base import ChatEndpoint
 from glee.players.human import HumanRequest
 from glee.store import Store, open_store
@@ -160,12 +162,15 @@ class Study:
         self.endpoints: dict[EndpointSpec, ChatEndpoint] = {}
         self.write_lock = asyncio.Lock()
         self.run_id = new_run_id()
+        self.journeys: dict[str, Journey] = {}
+        """participant -> where they are in the study (the `participants` table)."""
 
     async def open(self) -> None:
         """Open the database (the one writer), learn who played what, and start the opponents' endpoints."""
         store = open_store(self.config.db)
         self.store = store
         self.taken = store.game_ids()
+        self.journeys = load_journeys(store.con)
         keys = {self.seating_key(s.family, s.params, s.opponent.label(), s.seat): s.key() for s in self.seatings}
         rows = store.con.execute(
             "SELECT family, params::VARCHAR, player_1, player_2 FROM games "
@@ -271,6 +276,9 @@ class Study:
             await self.write(record)
         except Exception:  # the participant still sees the result; the log says the write failed
             log.exception("could not write game %s", record.game_id)
+        journey = self.journeys.get(room.participant)
+        if journey is not None and self.remaining(room.participant) == 0:
+            await self.finish(journey)
         room.result = result(record, room.seating.seat, human())
         if room.request is not None:
             room.history.append(room.request.text)
@@ -278,6 +286,31 @@ class Study:
         room.state = "over"
         room.finished_at = time.monotonic()
         room.touch()
+
+    def journey(self, who: Identity) -> Journey:
+        """The participant's journey (a new one on first sight, saved with its first step)."""
+        journey = self.journeys.get(who.participant)
+        if journey is None:
+            journey = Journey(participant=who.participant, link=who.link, first_seen=now())
+            self.journeys[who.participant] = journey
+        return journey
+
+    async def save(self, journey: Journey) -> None:
+        assert self.store is not None
+        async with self.write_lock:
+            await asyncio.to_thread(save_journey, self.store.con, journey)
+
+    async def finish(self, journey: Journey) -> None:
+        """Every configuration was given: the end of the study, its completion code and bonus (once)."""
+        if journey.completed_at is not None:
+            return
+        assert self.store is not None
+        async with self.write_lock:
+            journey.bonus = await asyncio.to_thread(bonus_of, self.store.con, journey.participant, self.config)
+        journey.completed_at = now()
+        journey.completion_code = self.config.completion.code or None
+        journey.currency = self.config.bonus.currency if self.config.bonus else None
+        await self.save(journey)
 
     async def write(self, record: GameRecord) -> None:
         """The one writer: games are written one batch at a time, off the loop."""
