@@ -297,3 +297,72 @@ def test_two_participants_play_at_once(serve: Callable[..., Server], browser: Ca
     labels = {g["player_1"] if g["player_1"].startswith("human:") else g["player_2"] for g in games}
     assert labels == {"human:dave", "human:erin"}
     assert turns >= 2
+
+
+PID = "60a1b2c3d4e5f60718293a4b"
+LIFECYCLE = {
+    "participant_ids": "prolific",
+    "consent": "We record your answers for research. You may stop at any time.",
+    "quiz": [
+        {"question": "Who makes the first offer in a bargaining game?", "choices": ["Alice", "Bob"], "answer": "Alice"}
+    ],
+    "quiz_attempts": 2,
+    "completion": {"code": "C0DE42", "redirect_url": "https://app.prolific.com/submissions/complete?cc={code}"},
+    "bonus": {"rate": 2.0, "cap": 5.0, "currency": "GBP"},
+}
+
+
+def test_a_prolific_participant_goes_through_the_whole_study(
+    serve: Callable[..., Server], browser: Callable, tmp_path: Path
+) -> None:
+    import csv
+    import io
+    import os
+
+    import duckdb
+    import httpx2 as httpx  # the HTTP client the openai package brings
+
+    env = {**os.environ, "GLEE_ADMIN_TOKEN": "admin-token-for-the-test"}
+    server = serve(THREE_FAMILIES[:2], env=env, **LIFECYCLE)
+    driver = browser()
+    driver.get(f"{server.url}/?PROLIFIC_PID={PID}&STUDY_ID=study1&SESSION_ID=session1")
+    assert "You may stop at any time." in text_of(driver, By.ID, "consent-text")
+    assert not driver.find_elements(By.ID, "participant")  # the platform's id, not editable
+    driver.find_element(By.ID, "consent").click()
+    click(driver, By.ID, "start")
+    driver.find_element(By.ID, "q0-1").click()  # Bob: wrong
+    click(driver, By.ID, "send")
+    assert "1 of 1 answers is not right" in text_of(driver, By.ID, "error")
+    driver.find_element(By.ID, "q0-0").click()  # Alice: right
+    click(driver, By.ID, "send")
+
+    admin = httpx.Client(base_url=server.url, follow_redirects=False, timeout=30)
+    assert admin.get("/admin").status_code == 403
+    assert admin.get("/admin", params={"token": "wrong"}).status_code == 403
+    assert admin.get("/admin", params={"token": "admin-token-for-the-test"}).status_code == 303
+    _, answered = play_game(driver, "first game")
+    assert answered >= 1
+    monitor = admin.get("/admin").text  # between the two games: one done, the participant still here
+    assert PID in monitor and "Games per configuration" in monitor
+    games_csv = list(csv.DictReader(io.StringIO(admin.get("/admin/export/games.csv").text)))
+    assert [g["status"] for g in games_csv] == ["completed"]
+    snapshot = tmp_path / "snapshot.duckdb"
+    snapshot.write_bytes(admin.get("/admin/export/study.duckdb").content)
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM games WHERE status = 'completed'").fetchone() == (1,)
+    click(driver, By.ID, "next")
+    play_game(driver, "second game")
+    assert text_of(driver, By.ID, "code") == "C0DE42"
+    link = driver.find_element(By.ID, "redirect").get_attribute("href")
+    assert link == "https://app.prolific.com/submissions/complete?cc=C0DE42"
+    bonus_file = admin.get("/admin/bonuses.csv").text
+    participants = server.query(
+        "SELECT consented_at, quiz_tries, quiz_passed_at, completed_at, bonus FROM participants", []
+    )
+    [(consented, tries, passed, completed, bonus)] = participants
+    assert consented and passed and completed and tries == 2
+    [(total,)] = server.query("SELECT sum(self_gain) FROM seats WHERE agent = ?", [f"human:{PID}"])
+    assert bonus == round(min(max(total * 2.0, 0.0), 5.0), 2)
+    assert bonus_file == (f"{PID},{bonus:.2f}\n" if bonus > 0 else "")
+    [(link_fields,)] = server.query("SELECT link FROM participants", [])
+    assert json.loads(link_fields) == {"PROLIFIC_PID": PID, "STUDY_ID": "study1", "SESSION_ID": "session1"}

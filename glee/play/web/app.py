@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from glee.play.config import StudyConfig, study_config
 from glee.play.links import LINK_FIELDS, Identity, LinkError, identify, link_key
+from glee.play.web.admin import add_admin
 from glee.play.web.guard import Guard
 from glee.play.web.participants import Journey, now, wrong_answers
 from glee.play.web.rooms import Room, Study
@@ -264,6 +265,7 @@ def create_app(config: StudyConfig) -> FastAPI:
                     await room.wait_change(room.version, ANSWER_WAIT_S)  # ... and the opponent answers
         return RedirectResponse(f"/game/{token}", status_code=303)
 
+    add_admin(app, study, guard, page)
     return app
 
 
