@@ -366,3 +366,44 @@ def test_a_prolific_participant_goes_through_the_whole_study(
     assert bonus_file == (f"{PID},{bonus:.2f}\n" if bonus > 0 else "")
     [(link_fields,)] = server.query("SELECT link FROM participants", [])
     assert json.loads(link_fields) == {"PROLIFIC_PID": PID, "STUDY_ID": "study1", "SESSION_ID": "session1"}
+
+
+def state_now(driver: webdriver.Chrome) -> str:
+    """'you', 'over' or 'waiting', without waiting (two people: the other may be the one to answer)."""
+    for state, element in (("you", "your-turn"), ("over", "result")):
+        if driver.find_elements(By.ID, element):
+            return state
+    return "waiting"
+
+
+def test_two_participants_are_matched_against_each_other(
+    serve: Callable[..., Server], browser: Callable, tmp_path: Path
+) -> None:
+    games = [{**g, "opponent": "participant", "fallback": "spe", "seat": 1} for g in THREE_FAMILIES]
+    server = serve(games, match_timeout_s=120)
+    drivers = {"hana": browser(), "ivan": browser()}
+    for round_number in range(3):
+        for name, driver in drivers.items():
+            if round_number == 0:
+                start_game(driver, server, name)
+            else:
+                click(driver, By.ID, "next")
+            if name == "hana":  # the first to arrive waits for the other
+                assert "Waiting for another participant" in text_of(driver, By.ID, "matching")
+        families = {family_of(d) for d in drivers.values()}
+        assert len(families) == 1  # the same game, one seat each
+        deadline = time.monotonic() + 120
+        states = {name: "waiting" for name in drivers}
+        while any(s != "over" for s in states.values()):
+            assert time.monotonic() < deadline, {n: d.page_source[:500] for n, d in drivers.items()}
+            for name, driver in drivers.items():
+                with contextlib.suppress(*_RELOADED):
+                    states[name] = state_now(driver)
+                    if states[name] == "you":
+                        answer_turn(driver, family_of(driver), f"from {name}")
+            time.sleep(0.2)
+    shot(drivers["ivan"], tmp_path / "people-result.png")
+    stored = server.games()
+    assert sorted(g["family"] for g in stored) == ["bargaining", "negotiation", "persuasion"]
+    assert all(g["status"] == "completed" for g in stored)
+    assert {(g["player_1"], g["player_2"]) for g in stored} == {("human:hana", "human:ivan")}

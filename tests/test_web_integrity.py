@@ -221,3 +221,17 @@ def test_a_persons_answers_are_stored_with_their_times_refused_ones_too(serve: C
     assert (turn_shown, turn_answered) == (shown_1, answered_2)  # the turn: first shown, finally answered
     machine = server.query("SELECT count(*) FROM turns WHERE seat = 2 AND shown_at IS NOT NULL", [])
     assert machine == [(0,)]
+
+
+def test_a_participant_with_no_one_to_play_gets_the_fallback(serve: Callable[..., Server]) -> None:
+    games = [{**PROPOSER[0], "opponent": "participant", "fallback": "fair"}]
+    server = serve(games, match_timeout_s=2)
+    client = browser(server)
+    wait = start(client, "lonely")
+    assert wait.status_code == 303 and wait.headers["location"].startswith("/wait/")
+    assert "Waiting for another participant" in client.get(wait.headers["location"]).text
+    time.sleep(3)
+    moved = client.get(wait.headers["location"])
+    assert 'id="your-turn"' in until_asked(client, game_url(moved))
+    [game] = server.games()
+    assert (game["player_1"], game["player_2"]) == ("human:lonely", "baseline:fair")

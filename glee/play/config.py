@@ -41,7 +41,14 @@ class Seating(BaseModel):
     family: Family
     params: dict[str, Any]
     opponent: PlayerSpec
+    """A baseline or an LLM; `kind="human"` (glee's PARTICIPANT) is another participant of the study."""
     seat: Seat
+    fallback: PlayerSpec | None = None
+    """Against another participant: who plays the other seat when no one comes in time."""
+
+    @property
+    def against_people(self) -> bool:
+        return self.opponent.kind == "human"
 
     def key(self) -> str:
         """Equal for equal configurations (how a participant's games are matched to the study's)."""
@@ -66,12 +73,19 @@ def opponent_spec(opponent: str | dict[str, Any], where: str) -> PlayerSpec:
     return spec
 
 
-def seating(family: str, params: dict[str, Any], opponent: PlayerSpec, seat: int, where: str = "") -> Seating:
+def seating(
+    family: str,
+    params: dict[str, Any],
+    opponent: PlayerSpec,
+    seat: int,
+    where: str = "",
+    fallback: PlayerSpec | None = None,
+) -> Seating:
     if seat not in (1, 2):
         raise ConfigError(f"{where}seat: got {seat!r}; allowed: 1 or 2")
     family = check_family(family)
     validated = parse_params(family, params).model_dump(mode="json")
-    return Seating(family=family, params=validated, opponent=opponent, seat=seat)
+    return Seating(family=family, params=validated, opponent=opponent, seat=seat, fallback=fallback)
 
 
 # --- glee play ---------------------------------------------------------------------------------
@@ -180,6 +194,10 @@ class Bonus(BaseModel):
     currency: str = Field("GBP", pattern=r"^[A-Z]{3}$")
 
 
+PARTICIPANT = "participant"
+"""A study game's opponent that is another participant (matched as they arrive)."""
+
+
 class StudyGame(BaseModel):
     """One configuration of a study, as the experimenter writes it."""
 
@@ -188,7 +206,11 @@ class StudyGame(BaseModel):
     family: str
     params: dict[str, Any] = {}
     opponent: str | dict[str, Any] = "spe"
+    """A player config name, an inline PlayerSpec, or `participant` (another person of the study)."""
     seat: int = 1
+    """Against another participant: the seat of whoever arrives first (the second takes the other)."""
+    fallback: str | dict[str, Any] | None = None
+    """Against another participant: the opponent when no one else comes within `match_timeout_s`."""
 
 
 class StudyConfig(BaseModel):
@@ -204,6 +226,8 @@ class StudyConfig(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     inactivity_timeout_s: float = Field(600.0, gt=0)
+    match_timeout_s: float = Field(60.0, gt=0)
+    """Games against another participant: how long the first to arrive waits before the fallback plays."""
     reservation_timeout_s: float = Field(60.0, gt=0)
     """A game whose page its participant has not opened by then is abandoned, freeing its slot."""
     max_games_in_flight: int = Field(200, ge=1)
@@ -248,6 +272,16 @@ class StudyConfig(BaseModel):
         for i, game in enumerate(self.games):
             where = f"games.{i}."
             try:
+                if game.opponent == PARTICIPANT:
+                    if game.fallback is None:
+                        raise ConfigError(
+                            "fallback: missing; allowed: the opponent (a player config name or inline spec) who "
+                            "plays when no other participant comes within match_timeout_s"
+                        )
+                    person = PlayerSpec(kind="human", strategy=None)
+                    fallback = opponent_spec(game.fallback, f"{where}fallback")
+                    out.append(seating(game.family, game.params, person, game.seat, where, fallback))
+                    continue
                 opponent = opponent_spec(game.opponent, f"{where}opponent")
                 out.append(seating(game.family, game.params, opponent, game.seat, where))
             except ConfigError as exc:

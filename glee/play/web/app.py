@@ -11,6 +11,7 @@ question it answers (a stale or replayed one changes nothing) and a CSRF token (
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,7 +28,7 @@ from glee.play.links import LINK_FIELDS, Identity, LinkError, identify, link_key
 from glee.play.web.admin import add_admin
 from glee.play.web.guard import Guard
 from glee.play.web.participants import Journey, now, wrong_answers
-from glee.play.web.rooms import Room, Study
+from glee.play.web.rooms import Room, Study, Waiting
 from glee.players.human import RAW_LIMIT
 
 HERE = Path(__file__).resolve().parent
@@ -143,7 +144,7 @@ def create_app(config: StudyConfig) -> FastAPI:
             return end_page(request, journey)
         browser = guard.browser(request)
         assert browser is not None  # refuse_post checked it
-        live = study.live_room(who.participant)
+        live = study.live_room(who.participant) or study.waiting_of(who.participant)
         if live is not None and live.browser != browser:
             text = "This participant id is playing a game in another browser. Please go on there."
             return message(request, 409, "Already playing", text)
@@ -153,6 +154,8 @@ def create_app(config: StudyConfig) -> FastAPI:
         if room is None:
             await study.finish(journey)
             return end_page(request, journey)
+        if isinstance(room, Waiting):
+            return RedirectResponse(f"/wait/{room.token}", status_code=303)
         return RedirectResponse(f"/game/{room.token}", status_code=303)
 
     @app.get("/")
@@ -213,6 +216,16 @@ def create_app(config: StudyConfig) -> FastAPI:
             )
             return quiz_page(request, who, 400, error)
         return await proceed(request, who)
+
+    @app.get("/wait/{token}")
+    async def wait(request: Request, token: str) -> Response:
+        """Waiting for another participant: the page refreshes itself until the game starts."""
+        waiting = study.waits.get(token)
+        if waiting is None or guard.browser(request) != waiting.browser:
+            return message(request, 404, "No such game", "This link is not (or no longer) valid.")
+        if waiting.room is not None:
+            return RedirectResponse(f"/game/{waiting.room.token}", status_code=303)
+        return page(request, "wait.html", waited=int(time.monotonic() - waiting.since), limit=config.match_timeout_s)
 
     @app.get("/game/{token}")
     async def game(request: Request, token: str) -> HTMLResponse:
