@@ -73,7 +73,7 @@ def merge(shards: list[Path], out: Path) -> MergeSummary:
                         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'shard'"
                     ).fetchall()
                 }
-                for name in (n for n in WRITTEN if n in present):  # an older shard may lack outcome_metrics
+                for name in (n for n in WRITTEN if n in present):  # a shard of an earlier glee lacks newer tables
                     con.execute(
                         f"INSERT INTO {name} BY NAME SELECT *{renamed.get(name, '')} FROM shard.{name} "
                         "WHERE game_id IN (SELECT game_id FROM take)"

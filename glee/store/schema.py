@@ -15,7 +15,7 @@ import pyarrow as pa
 from glee.games import IllegalAction, families, family, replay, variant_metrics
 from glee.games.base import ConfigError
 
-TABLES = ("runs", "games", "turns", "llm_calls", "outcomes", "outcome_metrics")
+TABLES = ("runs", "games", "turns", "llm_calls", "outcomes", "human_answers", "participants", "outcome_metrics")
 SEATS_VIEW = "seats"
 """One row per game and seat, over every family (see seats_view_sql)."""
 SEAT_METRICS_VIEW = "seat_metrics"
@@ -162,6 +162,8 @@ def backfill_metrics(con: duckdb.DuckDBPyConnection) -> int:
 
 MIGRATIONS: tuple[str | Callable[[duckdb.DuckDBPyConnection], object], ...] = (
     "ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides JSON",
+    "ALTER TABLE turns ADD COLUMN IF NOT EXISTS shown_at TIMESTAMPTZ",
+    "ALTER TABLE turns ADD COLUMN IF NOT EXISTS answered_at TIMESTAMPTZ",
     backfill_metrics,
 )
 """Changes since the first schema, for databases created before them (each idempotent): SQL, or a
