@@ -18,11 +18,11 @@ SDK_ONLY = {"threads", "with_prompt"}
 
 class PlayerSpec(BaseModel):
     """One agent: a baseline strategy, an LLM behind an endpoint, a competition agent's strategy
-    function (`sdk`), or a human."""
+    function (`sdk`), a competition agent connected to `glee serve-agents` (`agent`), or a human."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["baseline", "llm", "sdk", "human"] = "baseline"
+    kind: Literal["baseline", "llm", "sdk", "agent", "human"] = "baseline"
     strategy: str | None = "spe"
     """A baseline's rule (spe, random or fair); an sdk player's function, `path/to/agent.py:function` or
     `package.module:function` (glee.players.sdk)."""
@@ -54,6 +54,8 @@ class PlayerSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check_kind(self) -> PlayerSpec:
+        if self.kind == "agent" and not self.name:
+            raise ValueError("an agent player needs a name (its label is agent:<name>)")
         if self.kind == "llm" and self.endpoint is None:
             raise ValueError("an llm player needs an endpoint")
         if self.kind == "baseline" and self.strategy is None:
@@ -66,7 +68,7 @@ class PlayerSpec(BaseModel):
     def label(self) -> str:
         """The stable agent label stored in games.player_N."""
         if self.name:
-            return self.name if self.kind != "human" else f"human:{self.name}"
+            return f"{self.kind}:{self.name}" if self.kind in ("human", "agent") else self.name
         if self.kind == "baseline":
             return f"baseline:{self.strategy}"
         if self.kind == "sdk":
