@@ -245,7 +245,14 @@ def test_closed_and_not_yet_open_competitions_and_bad_keys_answer_as_the_sdk_exp
 def test_the_sdk_plays_the_loopback_llm(serve: Callable[..., Server], smollm2_server: ManagedServer) -> None:  # noqa: F811
     endpoint = {**smollm2_server.spec.model_dump(mode="json"), "base_url": smollm2_server.base_url}
     opponent = {"kind": "llm", "strategy": None, "endpoint": endpoint, "sampling": {"max_tokens": 60}}
-    server = serve(games=SHORT[:1], opponents=[opponent], seats=[1], n_games=1, move_wait_s=60)
+    server = serve(
+        games=SHORT[:1],
+        opponents=[opponent],
+        seats=[1],
+        n_games=1,
+        move_wait_s=60,
+        rate_limit={"requests": 10_000, "per_s": 1},
+    )
     server.client().run(steady.strategy, ["bargaining"], poll_interval=0.1, max_games=1, concurrency=2)
     rows = server.query("SELECT g.status, g.player_2, count(c.game_id) FROM games g JOIN llm_calls c USING (game_id) "
                         "GROUP BY ALL")  # fmt: skip

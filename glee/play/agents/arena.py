@@ -141,6 +141,10 @@ class RemoteSeat:
                 return Decision(action=action, attempts=attempts)
         finally:
             self.live.turns.pop(self.seat_number, None)
+            while not turn.moves.empty():  # a move that came as the turn timed out: answered, never played
+                _, late = turn.moves.get_nowait()
+                if not late.done():
+                    late.set_result({"valid": False, "error": "the turn had ended (turn timeout)", "attempts_left": 0})
             self.live.touch()
 
 
