@@ -253,7 +253,10 @@ def test_the_sdk_plays_the_loopback_llm(serve: Callable[..., Server], smollm2_se
         move_wait_s=60,
         rate_limit={"requests": 10_000, "per_s": 1},
     )
-    server.client().run(steady.strategy, ["bargaining"], poll_interval=0.1, max_games=1, concurrency=2)
+    # The model may take longer than the client's default 30 s request timeout on a busy machine.
+    # max_time, not max_games: the SDK counts only games its own move's answer said were over, and a slow model
+    # may answer after move_wait_s; run() drains (waits for the game to end) either way.
+    server.client(timeout=300).run(steady.strategy, ["bargaining"], poll_interval=0.1, max_time=2, concurrency=2)
     rows = server.query("SELECT g.status, g.player_2, count(c.game_id) FROM games g JOIN llm_calls c USING (game_id) "
                         "GROUP BY ALL")  # fmt: skip
     assert len(rows) == 1 and rows[0][0] in ("completed", "forfeit") and rows[0][1].endswith("@llamacpp")
