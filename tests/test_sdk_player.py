@@ -239,3 +239,17 @@ def test_the_sdk_player_from_the_command_line_and_its_one_line_errors(tmp_path: 
         plan(small_config(db, [(missing, baseline("spe"))]))
     with pytest.raises(ConfigError, match=r"nowhere.py is no file"):
         plan(small_config(db, [(PlayerSpec(kind="sdk", strategy="nowhere.py:f"), baseline("spe"))]))
+
+
+def test_a_seat_renders_its_rules_once_and_its_prompts_equal_fresh_ones() -> None:
+    seat = AgentSeat("g", HIDDEN)
+    state = at_turn("persuasion", {"rounds": 3, "myopic_buyer": True}, [])
+    for _ in range(3):
+        while state.to_act() == 0:
+            state = state.apply(state.nature_action())
+        if state.to_act() == 2:
+            game = seat.game(state.observation(2), state.action_model())
+            assert game["prompt"] == game_of(state)["prompt"] and game["prompt"].startswith(seat.system or "-")
+            state = state.apply({"decision": "buy"})
+        else:
+            state = state.apply({"message": "good"})

@@ -101,10 +101,11 @@ def history(events: tuple[Turn, ...]) -> list[dict[str, Any]]:
     ]
 
 
-def prompt(observation: Observation, action_model: type[Action]) -> str:
-    """glee's prompt for this seat now: its rules, then everything it has seen, then the request."""
+def prompt(observation: Observation, action_model: type[Action], system: str | None = None) -> str:
+    """glee's prompt for this seat now: its rules (`system`, the seat's system prompt, when the caller
+    already has it: it never changes during a game), then everything it has seen, then the request."""
     rendered = turn_prompt(observation, new_events(observation, set()), action_model)
-    return f"{system_prompt(observation)}\n\n{rendered.text}"
+    return f"{system if system is not None else system_prompt(observation)}\n\n{rendered.text}"
 
 
 def game_dict(
@@ -114,8 +115,9 @@ def game_dict(
     opponent: Mapping[str, Any],
     *,
     with_prompt: bool = True,
+    system: str | None = None,
 ) -> dict[str, Any]:
-    """The game dict a competition strategy is given for this seat and turn."""
+    """The game dict a competition strategy is given for this seat and turn (`system`: see `prompt`)."""
     view = codec(observation.family).view(observation, action_model)
     return {
         "game_id": game_id,
@@ -125,7 +127,7 @@ def game_dict(
         "opponent": dict(opponent),
         "game_state": view.game_state,
         "valid_actions": view.valid_actions,
-        "prompt": prompt(observation, action_model) if with_prompt else "",
+        "prompt": prompt(observation, action_model, system) if with_prompt else "",
     }
 
 

@@ -25,6 +25,7 @@ from glee.errors import ConfigError
 from glee.games import Action, Observation
 from glee.players.base import Attempt, Decision, LLMCall
 from glee.players.sdk.codec import InvalidMove, decode, game_dict
+from glee.prompts import system_prompt
 
 StrategyFunction = Callable[[dict[str, Any]], Any]
 """A competition agent: the game dict in, the move (a dict in the SDK's shapes) out."""
@@ -104,6 +105,8 @@ class AgentSeat:
         self.game_id = game_id
         self.opponent = dict(opponent)
         self.with_prompt = with_prompt
+        self.system: str | None = None
+        """The seat's system prompt (its rules), once rendered."""
         self.planned: list[Action] = []
         """Actions a move already stands for (a negotiation counteroffer), played at the seat's next turns."""
 
@@ -116,7 +119,11 @@ class AgentSeat:
         return None
 
     def game(self, observation: Observation, action_model: type[Action]) -> dict[str, Any]:
-        return game_dict(observation, action_model, self.game_id, self.opponent, with_prompt=self.with_prompt)
+        if self.with_prompt and self.system is None:
+            self.system = system_prompt(observation)  # rendered once per seat, as for a model
+        return game_dict(
+            observation, action_model, self.game_id, self.opponent, with_prompt=self.with_prompt, system=self.system
+        )
 
     def judge(self, observation: Observation, action_model: type[Action], move: Any) -> Action:
         """The glee action of an accepted move (the rest planned), or InvalidMove."""
