@@ -89,7 +89,8 @@ def seat_pairs(config: RunConfig) -> list[tuple[PlayerSpec, PlayerSpec]]:
 
 
 def plan(config: RunConfig) -> list[GameSpec]:
-    """Every game of the experiment, in a stable order; ids and seeds do not depend on that order.
+    """Every game of the experiment (of its shard, with `config.shard`), in a stable order; ids and
+    seeds do not depend on that order, and a game's shard depends on its id alone.
 
     Checks first that every registered family has all its pieces (a missing one is one FamilyError line)."""
     complete()
@@ -102,6 +103,8 @@ def plan(config: RunConfig) -> list[GameSpec]:
                 for replicate in range(config.n_games):
                     spec = GameSpec.create(games.family, params, p1, p2, replicate, config.seed)
                     if spec.game_id in ids:  # the same game named twice (e.g. two equal game sets): play it once
+                        continue
+                    if config.shard is not None and not config.shard.holds(spec.game_id):
                         continue
                     ids.add(spec.game_id)
                     specs.append(spec)
