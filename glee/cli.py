@@ -199,6 +199,10 @@ def run_command(args: list[str]) -> int:
             jobs = sweep_jobs(parsed.overrides) if parsed.multirun else [parsed.overrides]
             for job in jobs:
                 validate(job, Path(parsed.config_dir) if parsed.config_dir else None)
+            from glee.sweeps import picks_slurm, require_slurm_accounting
+
+            if parsed.multirun and picks_slurm(parsed.overrides):
+                require_slurm_accounting()
         except GleeError as exc:
             print(f"glee: error: {exc}", file=sys.stderr)
             return 2

@@ -105,6 +105,48 @@ class ShardSink:
         self.store.close()
 
 
+# --- SLURM ----------------------------------------------------------------------------------
+
+SLURM_LAUNCHER = "submitit_slurm"
+
+
+def picks_slurm(overrides: list[str]) -> bool:
+    """Whether the command line runs its jobs on SLURM (`hydra/launcher=submitit_slurm`)."""
+    return any(o.lstrip("+~").split("=", 1) == ["hydra/launcher", SLURM_LAUNCHER] for o in overrides)
+
+
+def require_slurm_accounting() -> None:
+    """Refuse SLURM without working accounting (`sacct`, through slurmdbd), with one line.
+
+    submitit learns that a job ended from `sacct`; without accounting a job that died (killed,
+    out of memory, node lost) stays UNKNOWN to it and the sweep would wait for it forever.
+    """
+    import subprocess
+
+    from glee.errors import ConfigError
+
+    why = (
+        "glee runs sweeps on SLURM only with accounting (slurmdbd: AccountingStorageType="
+        "accounting_storage/slurmdbd), since without it a job that died stays UNKNOWN and the sweep waits forever"
+    )
+    try:
+        out = subprocess.run(
+            ["sacct", "-n", "-X", "--starttime=now-1minutes", "--format=JobID"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise ConfigError(f"hydra/launcher={SLURM_LAUNCHER}: no sacct command here; {why}") from None
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"hydra/launcher={SLURM_LAUNCHER}: sacct did not answer within 60 s; {why}") from None
+    if out.returncode != 0:
+        lines = (out.stderr or out.stdout).strip().splitlines()
+        said = lines[0].strip() if lines else f"exit status {out.returncode}"
+        raise ConfigError(f"hydra/launcher={SLURM_LAUNCHER}: sacct does not work here ({said}); {why}")
+
+
 # --- the table at the end of a sweep ---------------------------------------------------------
 
 JOB_SUMMARY = "job.json"
