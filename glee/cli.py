@@ -167,6 +167,30 @@ def print_sweep_configs(parsed: argparse.Namespace) -> int:
     return 0
 
 
+def validate_jobs(jobs: list[list[str]], config_dir: Path | None) -> None:
+    """Validate every job of a run; jobs that differ only in their shard are composed and planned once
+    (a `shards=64` sweep would plan the experiment 64 times), the other jobs' shard values checked alone."""
+    from pydantic import ValidationError
+
+    from glee.engine.specs import Shard
+
+    checked: set[tuple[str, ...]] = set()
+    for job in jobs:
+        rest = tuple(o for o in job if o.split("=", 1)[0].lstrip("+~") != "shard")
+        if rest in checked:
+            for override in job:
+                if override not in rest:
+                    value = override.split("=", 1)[1]
+                    try:
+                        Shard.model_validate(value)
+                    except ValidationError as exc:
+                        reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+                        raise ConfigError(f"shard: {reason} (got {value!r})") from None
+            continue
+        validate(job, config_dir)
+        checked.add(rest)
+
+
 def run_command(args: list[str]) -> int:
     """`glee run`: validate every job's config, then hand the command line to Hydra."""
     import hydra
@@ -197,8 +221,7 @@ def run_command(args: list[str]) -> int:
     if not any(flag in args for flag in _HYDRA_INFO_FLAGS):
         try:
             jobs = sweep_jobs(parsed.overrides) if parsed.multirun else [parsed.overrides]
-            for job in jobs:
-                validate(job, Path(parsed.config_dir) if parsed.config_dir else None)
+            validate_jobs(jobs, Path(parsed.config_dir) if parsed.config_dir else None)
             from glee.sweeps import picks_slurm, require_slurm_accounting
 
             if parsed.multirun and picks_slurm(parsed.overrides):

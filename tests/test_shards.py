@@ -142,3 +142,13 @@ def test_status_reads_the_progress_file_of_a_database_being_written(tmp_path: Pa
     # the writer is gone without saying it finished: killed, to be resumed by running it again
     row = status_table(tmp_path).splitlines()[1]
     assert re.search(r"2/4\s+100\s+0\s+0\s+0\s+killed", row), row
+
+
+def test_a_sweep_of_shards_is_planned_once_and_each_shard_value_checked(tmp_path: Path) -> None:
+    out = glee("run", "-m", "experiment=paper_bargaining", "shard=1/4,5/4", "progress=false", cwd=tmp_path)
+    assert out.returncode == 2
+    assert (
+        out.stderr.strip()
+        == "glee: error: shard: shard 5 of 4 does not exist; allowed: K/N with 1 <= K <= N (got '5/4')"
+    )
+    assert not (tmp_path / "multirun").exists()
