@@ -4,6 +4,7 @@ game once. Also: glee refuses the SLURM launcher without accounting, and a GPU r
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -143,3 +144,20 @@ def test_a_gpu_job_asks_sbatch_for_its_gpu(tmp_path: Path, slurm_env: dict[str, 
     text = scripts[0].read_text(encoding="utf-8")
     assert "#SBATCH --gpus-per-node=1" in text and "submitit" in text
     assert "Requested node configuration is not available" in out.stderr or "gres" in out.stderr.lower()
+
+
+def test_a_job_starts_its_managed_model_server_itself(tmp_path: Path, slurm_env: dict[str, str]) -> None:
+    # As a GPU job would start vLLM on its node: here llama.cpp with SmolLM2, inside the SLURM job.
+    sweep = tmp_path / "managed"
+    args = ["run", "game=bargaining", "game.max_rounds=2", "player_1=smollm2", "player_2=spe", "progress=false"]
+    out = run_glee(
+        [*args, "shards=1", "hydra/launcher=submitit_slurm", f"hydra.sweep.dir={sweep}"], tmp_path, slurm_env
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    (shard,) = sweep.glob("*/shard.duckdb")
+    with duckdb.connect(str(shard), read_only=True) as con:
+        versions = con.execute("SELECT versions FROM runs").fetchone()
+        calls = con.execute("SELECT count(*) FROM llm_calls WHERE error IS NULL").fetchone()
+    assert versions is not None and calls is not None and calls[0] > 0
+    servers = json.loads(versions[0])["servers"]
+    assert [s["backend"] for s in servers] == ["llamacpp"]
