@@ -89,6 +89,11 @@ EOF
 
 start() {
     install
+    if [[ -s $DIR/run/slurmctld.pid ]] && kill -0 "$(cat "$DIR/run/slurmctld.pid")" 2>/dev/null \
+        && sacct -n -X --starttime=now-1minutes >/dev/null 2>&1; then
+        echo "== SLURM already up (stop it with: $0 stop)"
+        return 0
+    fi
     configure
     if [[ ! -s /etc/munge/munge.key ]]; then mungekey --create --keyfile=/etc/munge/munge.key; fi
     chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
