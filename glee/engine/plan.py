@@ -37,8 +37,8 @@ def game_id(
         "rules_version": rules_version(family),
         "prompt_version": prompt_version(family),
         "params": params,
-        "player_1": player_1.identity(),
-        "player_2": player_2.identity(),
+        "player_1": player_1.identity(family),
+        "player_2": player_2.identity(family),
         "run_seed": run_seed,
         "replicate": replicate,
     }

@@ -11,6 +11,7 @@ from glee.backends.spec import EndpointSpec
 from glee.games import Family, Params, families, parse_params
 from glee.players.base import Sampling
 from glee.players.baseline import Strategy
+from glee.prompts import DEFAULT_SET, Prompts, choose_prompts, prompt_identity
 
 
 class PlayerSpec(BaseModel):
@@ -28,6 +29,20 @@ class PlayerSpec(BaseModel):
     """Tries per turn before the game is forfeited (1 + re-asks; default 2 re-asks)."""
     name: str | None = None
     """Overrides the agent label (humans: `human:<name>`)."""
+    prompts: str = DEFAULT_SET
+    """The prompt set the seat is shown (glee.prompts.registry): `glee`, `original_information`, ...
+    LLM and human players only."""
+    prompts_options: dict[str, Any] = {}
+    """Values of the set's switches (its options model validates them), e.g. reveal_discount_reminder."""
+
+    @field_validator("prompts")
+    @classmethod
+    def _known_set(cls, value: str) -> str:
+        from glee.prompts import prompt_sets
+
+        if value not in prompt_sets():
+            raise ValueError(f"unknown prompt set; allowed: one of {', '.join(prompt_sets())}")
+        return value
 
     @model_validator(mode="after")
     def _check_kind(self) -> PlayerSpec:
@@ -38,7 +53,12 @@ class PlayerSpec(BaseModel):
         if self.kind == "baseline" and beyond_baseline(self.model_dump(mode="json")):
             key = next(iter(beyond_baseline(self.model_dump(mode="json"))))
             raise ValueError(f"a baseline player plays by its rule and takes no {key}")
+        self.chosen_prompts()  # the set's options are valid
         return self
+
+    def chosen_prompts(self) -> Prompts:
+        """The prompt set this seat is shown, with its options."""
+        return choose_prompts(self.prompts, self.prompts_options)
 
     def label(self) -> str:
         """The stable agent label stored in games.player_N."""
@@ -52,9 +72,23 @@ class PlayerSpec(BaseModel):
         model = self.endpoint.model or "SmolLM2-135M-Instruct"
         return f"{model.rsplit('/', 1)[-1].removesuffix('.gguf')}@{self.endpoint.backend}"
 
-    def identity(self) -> dict[str, Any]:
-        """Everything about this player that changes what is played (no transport settings)."""
+    def identity(self, family: str | None = None) -> dict[str, Any]:
+        """Everything about this player that changes what is played (no transport settings).
+
+        A seat that reads prompts (llm, human) is identified by its prompt set's name, options and,
+        given the game's `family`, the set's version and text hash for it (glee.prompts.prompt_identity;
+        FamilyError when the set has no renderer for the family). A baseline reads none.
+        """
         data = self.model_dump(mode="json")
+        data.pop("prompts_options")
+        chosen = data.pop("prompts")
+        if self.kind != "baseline":
+            prompts = self.chosen_prompts()
+            data["prompts"] = (
+                prompt_identity(prompts, family)
+                if family is not None
+                else {"set": chosen, "options": prompts.options.model_dump(mode="json")}
+            )
         if self.endpoint is not None:
             for key in self.endpoint.transport_fields():
                 data["endpoint"].pop(key, None)

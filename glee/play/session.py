@@ -49,7 +49,7 @@ def human_factory(
 
     def make(spec: PlayerSpec, params: Params, seat: Seat, seed: int) -> Player:
         if spec.kind == "human":
-            player = HumanPlayer(source, spec.name or "player")
+            player = HumanPlayer(source, spec.name or "player", spec.chosen_prompts())
             made.append(player)
             return player
         return machines(spec, params, seat, seed)

@@ -1,0 +1,107 @@
+"""Prompt sets: a player's `prompts` is a registered, versioned set, part of every game id and of `runs`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from glee.backends.spec import EndpointSpec
+from glee.config import expand_seats, validate
+from glee.engine.plan import plan
+from glee.engine.specs import GameSet, PlayerSpec, RunConfig
+from glee.errors import ConfigError
+from glee.games import FamilyError
+from glee.prompts import prompt_set_versions, prompt_sets
+from glee.prompts import registry as prompts_registry
+from glee.store import open_store
+from tests.conftest import baseline
+
+TINY = prompts_registry.PromptSet("tiny", "a test set that renders bargaining only")
+
+
+@pytest.fixture
+def tiny_set(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A registered set `tiny` with a bargaining renderer (glee's, under another name) and no other family."""
+    prompts_registry.prompt_sets()  # load glee's sets first
+    monkeypatch.setitem(prompts_registry._SETS, "tiny", TINY)
+    borrowed = dataclasses.replace(prompts_registry.renderer("bargaining"), prompt_set="tiny", text_hash="t" * 16)
+    monkeypatch.setitem(prompts_registry._RENDERERS, ("tiny", "bargaining"), borrowed)
+    yield "tiny"
+
+
+def llm(prompts: str = "glee", **options: object) -> PlayerSpec:
+    return PlayerSpec(
+        kind="llm",
+        endpoint=EndpointSpec(backend="openai", model="m"),
+        prompts=prompts,
+        prompts_options=dict(options),
+    )
+
+
+def ids(player: PlayerSpec, family: str = "bargaining") -> dict[str, str]:
+    config = RunConfig(games=[GameSet(family=family)], pairs=[(player, baseline("spe"))])
+    return {s.game_id: s.family for s in plan(config)}
+
+
+def test_glee_is_the_default_set_and_an_unknown_set_is_one_line_listing_the_sets() -> None:
+    assert PlayerSpec().prompts == "glee" and prompt_sets()[0] == "glee"
+    with pytest.raises(ConfigError) as caught:
+        validate(expand_seats(["player_1=smollm2", "player_1.prompts=nonesuch"]))
+    assert str(caught.value) == (
+        f"player_1.prompts: unknown prompt set; allowed: one of {', '.join(prompt_sets())} (got 'nonesuch')"
+    )
+
+
+def test_a_baseline_refuses_a_prompt_set_like_any_llm_setting(tiny_set: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        validate(expand_seats(["player_1=spe", f"player_1.prompts={tiny_set}"]))
+    assert str(caught.value).startswith("player_1.prompts: got 'tiny', but player_1 is the baseline 'spe'")
+
+
+def test_the_set_its_version_and_text_hash_are_in_the_game_id(tiny_set: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    glee_ids, tiny_ids = ids(llm()), ids(llm(tiny_set))
+    assert len(glee_ids) == len(tiny_ids) == 1 and not set(glee_ids) & set(tiny_ids)
+    identity = llm(tiny_set).identity("bargaining")["prompts"]
+    assert identity == {"set": "tiny", "version": 1, "text": "t" * 16}
+    # Another text under the same name and version is another game.
+    retexted = dataclasses.replace(prompts_registry.renderer("bargaining", "tiny"), text_hash="u" * 16)
+    monkeypatch.setitem(prompts_registry._RENDERERS, ("tiny", "bargaining"), retexted)
+    assert not set(ids(llm(tiny_set))) & set(tiny_ids)
+    # glee's own set hashes the source of the module that renders the family.
+    source = Path(prompts_registry.__file__).with_name("bargaining.py").read_bytes()
+    import hashlib
+
+    assert llm().identity("bargaining")["prompts"]["text"] == hashlib.sha256(source).hexdigest()[:16]
+    # A baseline reads no prompts: its identity has none.
+    assert "prompts" not in baseline("spe").identity("bargaining")
+
+
+def test_a_set_without_a_family_fails_in_one_line_naming_both(tiny_set: str) -> None:
+    with pytest.raises(FamilyError) as caught:
+        ids(llm(tiny_set), family="negotiation")
+    assert str(caught.value) == "prompt set 'tiny' has no renderer for family 'negotiation' (it renders: bargaining)"
+
+
+def test_runs_record_every_sets_version_and_text_hash(tiny_set: str, tmp_path: Path) -> None:
+    store = open_store(tmp_path / "runs.duckdb")
+    store.begin_run("r1", {"experiment": "x"})
+    row = store.con.execute("SELECT versions FROM runs WHERE run_id = 'r1'").fetchone()
+    assert row is not None
+    recorded = json.loads(row[0])["prompt_sets"]
+    assert recorded == prompt_set_versions()
+    assert recorded["tiny"] == {"bargaining": {"version": 1, "text": "t" * 16}}
+    assert set(recorded["glee"]) >= {"bargaining", "negotiation", "persuasion"}
+    store.close()
+
+
+def test_a_named_sampling_profile_sets_every_sampling_field() -> None:
+    config = validate(expand_seats(["player_1=smollm2", "player_1.sampling=original"]))
+    sampling = config.pairs[0][0].sampling
+    assert (sampling.temperature, sampling.top_p, sampling.max_tokens) == (0.5, 1.0, 300)
+    # a field set after the profile wins
+    config = validate(expand_seats(["player_1=smollm2", "player_1.sampling=original", "player_1.temperature=0.2"]))
+    assert config.pairs[0][0].sampling.temperature == 0.2
