@@ -108,7 +108,7 @@ class PromptSet:
 
 DEFAULT_SET = "glee"
 GLEE_SET = PromptSet(DEFAULT_SET, "glee's own words (the default): every rule and payoff spelled out")
-BUILTIN_SETS: tuple[str, ...] = ("glee",)
+BUILTIN_SETS: tuple[str, ...] = ("glee", "original_information")
 """The sets glee ships; every one but `glee` is the package glee/prompts/<set>/, one module per family."""
 
 _SETS: dict[str, PromptSet] = {DEFAULT_SET: GLEE_SET}
