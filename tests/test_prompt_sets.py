@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,7 @@ from glee.prompts import prompt_set_versions, prompt_sets
 from glee.prompts import registry as prompts_registry
 from glee.store import open_store
 from tests.conftest import baseline
+from tests.support import prompt_sets as prompt_sets_support
 
 TINY = prompts_registry.PromptSet("tiny", "a test set that renders bargaining only")
 
@@ -105,3 +108,55 @@ def test_a_named_sampling_profile_sets_every_sampling_field() -> None:
     # a field set after the profile wins
     config = validate(expand_seats(["player_1=smollm2", "player_1.sampling=original", "player_1.temperature=0.2"]))
     assert config.pairs[0][0].sampling.temperature == 0.2
+
+
+# --- the shipped sets' text: fixtures side by side, and the facts table ----------------------------
+
+_PLAYED: dict[str, Any] = {}
+
+
+def _text(family: str, params: dict[str, Any], prompt_set: str, options: dict[str, Any], seat: int) -> str:
+    key = json.dumps([family, params, prompt_set, options], sort_keys=True)
+    if key not in _PLAYED:
+        _PLAYED[key] = prompt_sets_support.play_with(family, params, prompt_set, options)
+    return prompt_sets_support.seat_text(_PLAYED[key], seat)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "row", prompt_sets_support.facts(), ids=lambda r: f"{r['family']}-{r['seat']}-{r['fact'][:40]}"
+)
+def test_each_fact_of_the_table_is_told_or_absent_as_it_says(row: dict[str, Any]) -> None:
+    for name in ("glee", "original_information"):
+        options = row.get("options", {}) if name == "original_information" else {}
+        text = _text(row["family"], row["params"], name, options, row["seat"])
+        found = re.search(row["probe"][name], text)
+        if row[name] == "told":
+            assert found, f"{name}: {row['fact']!r} should be told ({row['probe'][name]!r} not found)"
+        else:
+            assert row[name] == "not told"
+            assert not found, f"{name}: {row['fact']!r} should not be told, found {found.group()!r}"
+
+
+def test_the_games_md_table_is_the_facts_table() -> None:
+    games_md = (Path(__file__).resolve().parents[1] / "glee" / "GAMES.md").read_text()
+    assert prompt_sets_support.facts_table() in games_md
+
+
+def test_the_rendered_prompts_of_both_sets_match_their_fixtures() -> None:
+    stale = []
+    for family, cases in prompt_sets_support.CASES.items():
+        for case in cases:
+            file = prompt_sets_support.path(family, case)
+            if not file.exists() or file.read_text() != prompt_sets_support.render(family, case):
+                stale.append(str(file.relative_to(file.parents[3])))
+    assert not stale, f"{stale} differ from the rendered prompts: regenerate with `{prompt_sets_support.COMMAND}`"
+
+
+def test_original_information_answers_in_free_text_and_glee_under_a_schema() -> None:
+    played = prompt_sets_support.play_with("negotiation", {}, "original_information")
+    assert all(schema is None for stand_in in played.values() for schema in stand_in.endpoint.schemas)
+    played = prompt_sets_support.play_with("negotiation", {}, "glee")
+    assert all(schema is not None for stand_in in played.values() for schema in stand_in.endpoint.schemas)
+    # The original's field order: the message before the price.
+    text = prompt_sets_support.seat_text(prompt_sets_support.play_with("negotiation", {}, "original_information"), 1)
+    assert '{"message": "<your message to Bob>", "price":' in text
