@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,7 +57,8 @@ def test_glee_is_the_default_set_and_an_unknown_set_is_one_line_listing_the_sets
     with pytest.raises(ConfigError) as caught:
         validate(expand_seats(["player_1=smollm2", "player_1.prompts=nonesuch"]))
     assert str(caught.value) == (
-        f"player_1.prompts: unknown prompt set; allowed: one of {', '.join(prompt_sets())} (got 'nonesuch')"
+        "player_1.prompts: unknown prompt set; allowed: one of glee, original_information, or a folder of templates "
+        "(got 'nonesuch')"
     )
 
 
@@ -76,8 +79,6 @@ def test_the_set_its_version_and_text_hash_are_in_the_game_id(tiny_set: str, mon
     assert not set(ids(llm(tiny_set))) & set(tiny_ids)
     # glee's own set hashes the source of the module that renders the family.
     source = Path(prompts_registry.__file__).with_name("bargaining.py").read_bytes()
-    import hashlib
-
     assert llm().identity("bargaining")["prompts"]["text"] == hashlib.sha256(source).hexdigest()[:16]
     # A baseline reads no prompts: its identity has none.
     assert "prompts" not in baseline("spe").identity("bargaining")
@@ -160,3 +161,85 @@ def test_original_information_answers_in_free_text_and_glee_under_a_schema() -> 
     # The original's field order: the message before the price.
     text = prompt_sets_support.seat_text(prompt_sets_support.play_with("negotiation", {}, "original_information"), 1)
     assert '{"message": "<your message to Bob>", "price":' in text
+
+
+# --- template folder sets --------------------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "glee" / "configs" / "prompt_templates" / "plain"
+
+
+def _copy_example(tmp_path: Path, name: str) -> Path:
+    folder = tmp_path / name
+    shutil.copytree(EXAMPLE, folder)
+    spec = folder / "set.yaml"
+    spec.write_text(spec.read_text().replace("name: plain", f"name: {name}"))
+    return folder
+
+
+def test_a_template_folder_is_a_prompt_set_with_its_own_words_and_quoted_opponent_text() -> None:
+    played = prompt_sets_support.play_with("bargaining", {"max_rounds": 4}, str(EXAMPLE))
+    alice, bob = (prompt_sets_support.seat_text(played, s) for s in (1, 2))  # type: ignore[arg-type]
+    assert alice.startswith("You are Alice. You and Bob split $10,000.")
+    assert "After 4 rejected offers nobody gets anything." in alice
+    # The opponent's message went through glee's cleaning and quoting: every line of it is quoted.
+    assert 'Alice wrote:\n> Alice, round 1: "my last word"\n> or not.' in bob
+    # The set is identified by its set.yaml name, version and a hash of its files.
+    spec = llm(str(EXAMPLE))
+    files = sorted(p for p in EXAMPLE.rglob("*") if p.suffix == ".j2" or p.name == "set.yaml")
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(str(file.relative_to(EXAMPLE)).encode() + b"\0" + file.read_bytes() + b"\0")
+    assert spec.identity("bargaining")["prompts"] == {"set": "plain", "version": 1, "text": digest.hexdigest()[:16]}
+
+
+def test_an_edited_template_is_another_set_text_and_another_game(tmp_path: Path) -> None:
+    folder = _copy_example(tmp_path, "edited")
+    before = llm(str(folder)).identity("bargaining")["prompts"]["text"]
+    template = folder / "bargaining" / "respond.j2"
+    template.write_text(template.read_text().replace("offers you", "proposes that you get"))
+    again = _copy_example(tmp_path / "second", "edited2")
+    (again / "bargaining" / "respond.j2").write_text(template.read_text())
+    edited = llm(str(again)).identity("bargaining")["prompts"]["text"]
+    assert before != edited
+
+
+@pytest.mark.parametrize(
+    ("file", "edit", "message"),
+    [
+        (
+            "bargaining/respond.j2",
+            lambda text: text + "\n{{ nonesuch }}",
+            "template bargaining/respond.j2 uses an unknown variable: 'nonesuch' is undefined; known: ",
+        ),
+        ("negotiation/propose.j2", None, "template negotiation/propose.j2 is missing"),
+        (
+            "persuasion/buyer_decision.j2",
+            lambda text: text.replace("quote(other_name", "attr('_cleaned') | string | quote(other_name", 1),
+            "template persuasion/buyer_decision.j2: access to attribute '_cleaned' of 'Untrusted' object is unsafe",
+        ),
+        ("bargaining/system.j2", lambda text: text + "\n{% if %}", "template bargaining/system.j2, line "),
+    ],
+    ids=["unknown-variable", "missing-template", "raw-opponent-text", "syntax-error"],
+)
+def test_a_broken_template_fails_at_load_in_one_line_naming_the_template(
+    tmp_path: Path, file: str, edit: Any, message: str
+) -> None:
+    folder = _copy_example(tmp_path, f"broken-{file.replace('/', '-').removesuffix('.j2')}")
+    target = folder / file
+    if edit is None:
+        target.unlink()
+    else:
+        target.write_text(edit(target.read_text()))
+    with pytest.raises(ConfigError) as caught:
+        validate(expand_seats(["player_1=smollm2", f"player_1.prompts={folder}"]))
+    line = str(caught.value)
+    assert "\n" not in line and line.startswith(f"player_1.prompts: {message}"), line
+
+
+def test_the_example_folder_plays_end_to_end_through_the_cli_config(tmp_path: Path) -> None:
+    config = validate(
+        expand_seats(["player_1=smollm2", f"player_1.prompts={EXAMPLE}", "experiment=single", "game=negotiation"])
+    )
+    spec = plan(config)[0]
+    assert spec.player_1.prompts == str(EXAMPLE)
+    assert spec.player_1.identity(spec.family)["prompts"]["set"] == "plain"

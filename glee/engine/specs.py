@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
 
 from glee.backends.spec import EndpointSpec
+from glee.errors import ConfigError
 from glee.games import Family, Params, families, parse_params
 from glee.players.base import Sampling
 from glee.players.baseline import Strategy
@@ -38,10 +39,17 @@ class PlayerSpec(BaseModel):
     @field_validator("prompts")
     @classmethod
     def _known_set(cls, value: str) -> str:
-        from glee.prompts import prompt_sets
+        from glee.prompts import prompt_set, prompt_sets
+        from glee.prompts.registry import is_folder_name
 
-        if value not in prompt_sets():
-            raise ValueError(f"unknown prompt set; allowed: one of {', '.join(prompt_sets())}")
+        if is_folder_name(value):
+            try:
+                prompt_set(value)  # loads and checks the templates: one line naming the template and the variable
+            except ConfigError as exc:
+                raise ValueError(str(exc).removeprefix("prompts: ")) from None
+        elif value not in prompt_sets():
+            known = ", ".join(s for s in prompt_sets() if not is_folder_name(s))
+            raise ValueError(f"unknown prompt set; allowed: one of {known}, or a folder of templates")
         return value
 
     @model_validator(mode="after")

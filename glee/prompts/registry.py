@@ -155,18 +155,43 @@ def _load() -> None:
 
 
 def prompt_sets() -> tuple[str, ...]:
-    """The names of the registered prompt sets, glee's own first."""
+    """The names of the registered prompt sets, glee's own first (template folders by their path)."""
     _load()
     return tuple(_SETS)
 
 
+def is_folder_name(name: str) -> bool:
+    """Whether a `prompts` value names a folder of templates (a path) rather than a registered set."""
+    return "/" in name or name.startswith((".", "~"))
+
+
 def prompt_set(name: str) -> PromptSet:
-    """The set called `name`, or a one-line ConfigError listing the sets."""
+    """The set called `name` (a folder of templates is loaded and checked the first time it is named),
+    or a one-line ConfigError listing the sets."""
     _load()
     found = _SETS.get(name) if isinstance(name, str) else None
+    if found is None and isinstance(name, str) and is_folder_name(name):
+        found = _register_folder(name)
     if found is None:
-        raise ConfigError(f"prompts: got {name!r}; allowed: one of {', '.join(_SETS)}")
+        allowed = ", ".join(s for s in _SETS if not is_folder_name(s))
+        raise ConfigError(f"prompts: got {name!r}; allowed: one of {allowed}, or a folder of templates")
     return found
+
+
+def _register_folder(name: str) -> PromptSet:
+    from glee.prompts.templates import load_template_set  # templates render observations of every family
+
+    folder = Path(name).expanduser().resolve()
+    loaded, renderers = load_template_set(folder)
+    taken = _SETS.get(loaded.name)
+    if taken is not None or any(s == loaded.name for s, _ in _RENDERERS):
+        raise ConfigError(
+            f"prompts: the set name {loaded.name!r} in {folder}/set.yaml is taken by another set; choose another name"
+        )
+    for found in renderers:
+        _RENDERERS[(loaded.name, found.family)] = found
+    _SETS[name] = loaded
+    return loaded
 
 
 def renderer(family: str, prompt_set: str = DEFAULT_SET) -> Renderer:
