@@ -7,10 +7,13 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from glee.backends.spec import EndpointSpec
@@ -243,3 +246,68 @@ def test_the_example_folder_plays_end_to_end_through_the_cli_config(tmp_path: Pa
     spec = plan(config)[0]
     assert spec.player_1.prompts == str(EXAMPLE)
     assert spec.player_1.identity(spec.family)["prompts"]["set"] == "plain"
+
+
+# --- end to end: the command, the real llama.cpp server and SmolLM2 --------------------------------
+
+
+@pytest.mark.llm
+def test_glee_run_plays_original_information_and_a_template_folder_against_smollm2(tmp_path: Path) -> None:
+    db = tmp_path / "sets.duckdb"
+    glee = Path(sys.executable).parent / "glee"
+    result = subprocess.run(
+        [
+            str(glee),
+            "run",
+            "experiment=single",
+            "game=negotiation",
+            "game.max_rounds=1",
+            "game.messages_allowed=false",
+            # The seller answers under a schema (the example folder's answer mode), so the game reaches the
+            # buyer whatever the model writes; the buyer answers in free text and may forfeit.
+            "player_1=smollm2",
+            f"player_1.prompts={EXAMPLE}",
+            "player_2=smollm2",
+            "player_2.prompts=original_information",
+            "player_2.sampling=original",
+            "progress=false",
+            f"db={db}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        [(gid, status, spec)] = con.execute("SELECT game_id, status, spec FROM games").fetchall()
+        calls = con.execute("SELECT seat, request FROM llm_calls ORDER BY turn, attempt").fetchall()
+        row = con.execute("SELECT versions FROM runs").fetchone()
+    systems: dict[int, str] = {}
+    for seat, request in calls:
+        systems.setdefault(seat, json.loads(request)[0]["content"])  # a seat's first call starts with its system prompt
+    assert row is not None
+    versions = row[0]
+    assert status in ("completed", "forfeit")
+    played = json.loads(spec)
+    assert played["player_2"]["prompts"] == "original_information"
+    assert played["player_2"]["prompts_options"] == {"reveal_discount_reminder": True}
+    assert played["player_2"]["sampling"]["temperature"] == 0.5
+    assert played["player_1"]["prompts"] == str(EXAMPLE)
+    # Each seat was sent its own set's words.
+    assert systems[1].startswith("You are Alice, the seller. The product is worth $10,000 to you.")
+    assert "Your aim is to get the product while keeping as much of your money as you can." in systems[2]
+    # The run records every set it knew, with version and text hash, the template folder's by its name.
+    recorded = json.loads(versions)["prompt_sets"]
+    assert recorded["original_information"]["negotiation"]["version"] == 1
+    template = llm(str(EXAMPLE)).identity("negotiation")["prompts"]
+    assert recorded["plain"]["negotiation"] == {"version": template["version"], "text": template["text"]}
+    assert gid == plan_ids_of(played)
+
+
+def plan_ids_of(spec: dict[str, Any]) -> str:
+    """The id the plan gives the stored spec: the same game, so a second run would skip it."""
+    from glee.engine.specs import GameSpec
+
+    stored = GameSpec.model_validate(spec)
+    return GameSpec.create(stored.family, stored.params, stored.player_1, stored.player_2, stored.replicate).game_id
