@@ -311,3 +311,27 @@ def plan_ids_of(spec: dict[str, Any]) -> str:
 
     stored = GameSpec.model_validate(spec)
     return GameSpec.create(stored.family, stored.params, stored.player_1, stored.player_2, stored.replicate).game_id
+
+
+# --- people read a set too ------------------------------------------------------------------------
+
+
+def test_a_person_reads_the_set_named_for_them_in_glee_play_and_in_a_study(tmp_path: Path) -> None:
+    from glee.play.config import StudyConfig, play_config
+    from glee.play.session import game_spec, opening_rules
+
+    chosen = play_config(["game=negotiation", "seat=2", "prompts=original_information"])
+    spec = game_spec(chosen.seating, "ann", 0, set())
+    assert spec.player_2.kind == "human" and spec.player_2.prompts == "original_information"
+    rules = opening_rules(spec, 2)
+    assert "Your aim is to get the product while keeping as much of your money as you can." in rules
+    assert "Answer with one JSON object" not in rules  # a person answers field by field
+    # The default is glee's own words, and the set is part of the person's game id.
+    plain = play_config(["game=negotiation", "seat=2"])
+    assert plain.seating.prompts == "glee"
+    assert game_spec(plain.seating, "ann", 0, set()).game_id != spec.game_id
+    study = StudyConfig.model_validate({"games": [{"family": "bargaining", "prompts": "original_information"}]})
+    assert study.seatings()[0].prompts == "original_information"
+    with pytest.raises(ConfigError) as caught:
+        StudyConfig.model_validate({"games": [{"family": "bargaining", "prompts": "nope"}]}).seatings()
+    assert str(caught.value).startswith("games.0.prompts: unknown prompt set; allowed: one of glee")

@@ -19,7 +19,7 @@ from glee.config import CONFIG_DIR, compose_config, explain_hydra, player_names
 from glee.engine.plan import canonical_json
 from glee.engine.specs import PlayerSpec
 from glee.errors import ConfigError, validated
-from glee.games import Family, Seat, check_family, parse_params
+from glee.games import Family, FamilyError, Seat, check_family, parse_params
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 """A person's name or participant id: stored in agent labels and URLs, so a plain token."""
@@ -42,10 +42,15 @@ class Seating(BaseModel):
     params: dict[str, Any]
     opponent: PlayerSpec
     seat: Seat
+    prompts: str = "glee"
+    """The prompt set the person reads (e.g. the one the model of an LLM-vs-LLM run was shown)."""
 
     def key(self) -> str:
         """Equal for equal configurations (how a participant's games are matched to the study's)."""
-        return canonical_json([self.family, self.params, self.opponent.identity(), self.opponent.label(), self.seat])
+        parts: list[Any] = [self.family, self.params, self.opponent.identity(), self.opponent.label(), self.seat]
+        if self.prompts != "glee":  # keeps the keys of studies written before prompt sets
+            parts.append(self.prompts)
+        return canonical_json(parts)
 
     def title(self) -> str:
         return f"{self.family} against {self.opponent.label()} (you are player {self.seat})"
@@ -66,12 +71,20 @@ def opponent_spec(opponent: str | dict[str, Any], where: str) -> PlayerSpec:
     return spec
 
 
-def seating(family: str, params: dict[str, Any], opponent: PlayerSpec, seat: int, where: str = "") -> Seating:
+def seating(
+    family: str, params: dict[str, Any], opponent: PlayerSpec, seat: int, where: str = "", prompts: str = "glee"
+) -> Seating:
     if seat not in (1, 2):
         raise ConfigError(f"{where}seat: got {seat!r}; allowed: 1 or 2")
     family = check_family(family)
-    validated = parse_params(family, params).model_dump(mode="json")
-    return Seating(family=family, params=validated, opponent=opponent, seat=seat)
+    checked = parse_params(family, params).model_dump(mode="json")
+    # The person's set is checked as a human player's (an unknown set or a broken template folder: one line).
+    person = validated(PlayerSpec, {"kind": "human", "strategy": None, "prompts": prompts}, where)
+    try:
+        person.identity(family)
+    except FamilyError as exc:
+        raise ConfigError(f"{where}prompts: {exc}") from None
+    return Seating(family=family, params=checked, opponent=opponent, seat=seat, prompts=prompts)
 
 
 # --- glee play ---------------------------------------------------------------------------------
@@ -88,7 +101,7 @@ class PlayConfig(BaseModel):
     seed: int = Field(0, ge=0)
 
 
-PLAY_KEYS = ("game", "opponent", "seat", "name", "db", "seed")
+PLAY_KEYS = ("game", "opponent", "seat", "name", "db", "seed", "prompts")
 
 
 def play_overrides(args: list[str]) -> list[str]:
@@ -105,12 +118,16 @@ def play_config(args: list[str]) -> PlayConfig:
     from hydra.errors import HydraException
 
     refuse_secrets_in_overrides(args)
-    overrides = play_overrides(args)
+    # `prompts=NAME` is the person's prompt set, a plain value: Hydra would read it as the prompts group.
+    chosen = [a.partition("=")[2] for a in args if a.startswith("prompts=")]
+    overrides = play_overrides([a for a in args if not a.startswith("prompts=")])
     try:
         cfg = compose_config("play", overrides)
         data = OmegaConf.to_container(cfg, resolve=True)
     except (HydraException, OmegaConfBaseException) as exc:
         raise explain_hydra(exc, overrides) from None
+    assert isinstance(data, dict)
+    data["prompts"] = chosen[-1] if chosen else "glee"
     assert isinstance(data, dict)
     unknown = sorted(str(k) for k in data if k not in PLAY_KEYS)
     if unknown:
@@ -122,7 +139,9 @@ def play_config(args: list[str]) -> PlayConfig:
         raise ConfigError("opponent.kind: got 'human'; allowed: an opponent that is a baseline or an llm")
     seat = data.get("seat")
     return PlayConfig(
-        seating=seating(family, game, opponent, seat if isinstance(seat, int) else -1, ""),
+        seating=seating(
+            family, game, opponent, seat if isinstance(seat, int) else -1, "", str(data.get("prompts") or "glee")
+        ),
         name=check_name(str(data.get("name")), "name"),
         db=Path(str(data["db"])),
         seed=data.get("seed") or 0,
@@ -141,6 +160,8 @@ class StudyGame(BaseModel):
     params: dict[str, Any] = {}
     opponent: str | dict[str, Any] = "spe"
     seat: int = 1
+    prompts: str = "glee"
+    """The prompt set the participant reads."""
 
 
 class StudyConfig(BaseModel):
@@ -173,7 +194,7 @@ class StudyConfig(BaseModel):
             where = f"games.{i}."
             try:
                 opponent = opponent_spec(game.opponent, f"{where}opponent")
-                out.append(seating(game.family, game.params, opponent, game.seat, where))
+                out.append(seating(game.family, game.params, opponent, game.seat, where, game.prompts))
             except ConfigError as exc:
                 text = str(exc)
                 raise ConfigError(text if text.startswith(where) else f"{where}{text}") from None

@@ -24,13 +24,13 @@ from glee.players.human import HumanInput, HumanPlayer, rules_text
 from glee.prompts import money
 
 
-def human_spec(name: str) -> PlayerSpec:
-    return PlayerSpec(kind="human", strategy=None, name=name)
+def human_spec(name: str, prompts: str = "glee") -> PlayerSpec:
+    return PlayerSpec(kind="human", strategy=None, name=name, prompts=prompts)
 
 
 def game_spec(seating: Seating, name: str, run_seed: int, taken: Collection[str]) -> GameSpec:
     """The spec of a new game of `name` in `seating`: the first replicate whose id is not in `taken`."""
-    human = human_spec(name)
+    human = human_spec(name, seating.prompts)
     p1, p2 = (human, seating.opponent) if seating.seat == 1 else (seating.opponent, human)
     params = parse_params(seating.family, seating.params)
     replicate = 0
@@ -60,7 +60,8 @@ def human_factory(
 def opening_rules(spec: GameSpec, seat: Seat) -> str:
     """The rules as the person's seat is told them, before the first turn (from the initial state)."""
     state = new_game(spec.params, spec.seed)
-    return rules_text(state.observation(seat))
+    person = spec.player_1 if seat == 1 else spec.player_2
+    return rules_text(state.observation(seat), person.chosen_prompts())
 
 
 def final_state(record: GameRecord) -> GameState:
