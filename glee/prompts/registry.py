@@ -18,6 +18,7 @@ or a template set's files); every run records them for every set (`prompt_set_ve
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import inspect
@@ -238,9 +239,15 @@ def text_hash_of(found: Renderer) -> str:
     files), else the source of the modules of its `system` and `turn` functions."""
     if found.text_hash:
         return found.text_hash
-    digest = hashlib.sha256()
     files = {inspect.getsourcefile(found.system), inspect.getsourcefile(found.turn)}
-    for path in sorted(str(f) for f in files if f is not None):
+    return _source_hash(tuple(sorted(str(f) for f in files if f is not None)))
+
+
+@functools.cache
+def _source_hash(files: tuple[str, ...]) -> str:
+    """Read once per process: a plan of many games asks for it per game and seat."""
+    digest = hashlib.sha256()
+    for path in files:
         digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:16]
 
