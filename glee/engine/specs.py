@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from glee.backends.spec import EndpointSpec
 from glee.errors import ConfigError
 from glee.games import Family, Params, families, parse_params
 from glee.players.base import Sampling
-from glee.players.baseline import Strategy
+from glee.players.baseline import STRATEGIES, Strategy
 from glee.prompts import DEFAULT_SET, Prompts, choose_prompts, prompt_identity
+
+SDK_ONLY = {"threads", "with_prompt"}
+"""PlayerSpec fields only sdk players take."""
 
 
 class PlayerSpec(BaseModel):
-    """One agent: a baseline strategy, an LLM behind an endpoint, or a human."""
+    """One agent: a baseline strategy, an LLM behind an endpoint, a competition agent's strategy
+    function (`sdk`), a competition agent connected to `glee serve-agents` (`agent`), or a human."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["baseline", "llm", "human"] = "baseline"
-    strategy: Strategy | None = "spe"
-    """Baselines only."""
+    kind: Literal["baseline", "llm", "sdk", "agent", "human"] = "baseline"
+    strategy: str | None = "spe"
+    """A baseline's rule (spe, random or fair); an sdk player's function, `path/to/agent.py:function` or
+    `package.module:function` (glee.players.sdk)."""
     endpoint: EndpointSpec | None = None
     """LLMs only."""
     sampling: Sampling = Sampling()
@@ -52,8 +67,29 @@ class PlayerSpec(BaseModel):
             raise ValueError(f"unknown prompt set; allowed: one of {known}, or a folder of templates")
         return value
 
+    threads: int = Field(0, ge=0)
+    """sdk players: worker threads for a blocking strategy (one pool per strategy), 0 to call it in the event
+    loop (a pure-Python agent). Transport only: not part of the game's identity."""
+    with_prompt: bool = True
+    """sdk players: whether the game dict carries glee's prompt text (`prompt`). Rendering it is most of an
+    in-process turn's cost; a strategy that never reads it may switch it off (the key then holds "")."""
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy_of_the_kind(cls, strategy: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind", "baseline")
+        if kind == "baseline" and strategy is not None and strategy not in STRATEGIES:
+            raise ValueError(f"got {strategy!r}; allowed for a baseline: one of {list(STRATEGIES)}")
+        if kind == "sdk" and (strategy is None or strategy in STRATEGIES or ":" not in strategy):
+            raise ValueError(
+                f"got {strategy!r}; allowed for an sdk player: path/to/agent.py:function or package.module:function"
+            )
+        return strategy
+
     @model_validator(mode="after")
     def _check_kind(self) -> PlayerSpec:
+        if self.kind == "agent" and not self.name:
+            raise ValueError("an agent player needs a name (its label is agent:<name>)")
         if self.kind == "llm" and self.endpoint is None:
             raise ValueError("an llm player needs an endpoint")
         if self.kind == "baseline" and self.strategy is None:
@@ -71,9 +107,11 @@ class PlayerSpec(BaseModel):
     def label(self) -> str:
         """The stable agent label stored in games.player_N."""
         if self.name:
-            return self.name if self.kind != "human" else f"human:{self.name}"
+            return f"{self.kind}:{self.name}" if self.kind in ("human", "agent") else self.name
         if self.kind == "baseline":
             return f"baseline:{self.strategy}"
+        if self.kind == "sdk":
+            return f"sdk:{str(self.strategy).rpartition(':')[2]}"
         if self.kind == "human":
             return "human"
         assert self.endpoint is not None
@@ -85,12 +123,13 @@ class PlayerSpec(BaseModel):
 
         A seat that reads prompts (llm, human) is identified by its prompt set's name, options and,
         given the game's `family`, the set's version and text hash for it (glee.prompts.prompt_identity;
-        FamilyError when the set has no renderer for the family). A baseline reads none.
+        FamilyError when the set has no renderer for the family). Baselines and sdk players read none.
         """
-        data = self.model_dump(mode="json")
+        # The sdk player's own settings are left out of other kinds' identities (their ids predate them).
+        data = self.model_dump(mode="json", exclude={"threads"} if self.kind == "sdk" else SDK_ONLY)
         data.pop("prompts_options")
         chosen = data.pop("prompts")
-        if self.kind != "baseline":
+        if self.kind in ("llm", "human"):
             prompts = self.chosen_prompts()
             data["prompts"] = (
                 prompt_identity(prompts, family)
@@ -212,6 +251,37 @@ class GameSet(BaseModel):
     fixed: dict[str, Any] = {}
 
 
+class Shard(BaseModel):
+    """Shard `index` of `count` of a plan (`shard=K/N`, 1 <= K <= N): the games whose id, read as a
+    number, leaves remainder K-1 when divided by N. Ids are hashes, so the N shards are about equal,
+    disjoint, together the whole plan, and the same for the same plan on every machine."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: int = Field(ge=1)
+    count: int = Field(ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return data
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(data))
+        if match is None:
+            raise ValueError("allowed: K/N with 1 <= K <= N, e.g. shard=1/4")
+        index, count = int(match[1]), int(match[2])
+        if not 1 <= index <= count:
+            raise ValueError(f"shard {index} of {count} does not exist; allowed: K/N with 1 <= K <= N")
+        return {"index": index, "count": count}
+
+    def holds(self, game_id: str) -> bool:
+        """Whether the game with this id is in this shard."""
+        return int(game_id, 16) % self.count == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
 class RunConfig(BaseModel):
     """One experiment: which games, which player pairs, how many replicates, where to store them."""
 
@@ -228,10 +298,19 @@ class RunConfig(BaseModel):
     seed: int = Field(0, ge=0)
     db: Path = Path("data/glee.duckdb")
     max_games_in_flight: int = Field(64, ge=1)
+    workers: int | None = Field(None, ge=1)
+    """Processes of this machine playing the run (one writes the database); None: the cores there are,
+    one per 1000 games to play (glee.engine.workers), within every endpoint's limit on requests in flight."""
+    shard: Shard | None = None
+    """Play only this shard of the plan (`shard=K/N`); `shards=N` on the command line runs all N as a sweep."""
     progress: bool = True
     """Show a progress bar on stderr."""
     overrides: list[str] = Field(default_factory=list)
     """The command-line overrides it was composed from (recorded in runs.overrides; nothing played depends on them)."""
+
+    @field_serializer("shard")
+    def _shard_text(self, shard: Shard | None) -> str | None:
+        return None if shard is None else str(shard)
 
     @field_validator("pairs")
     @classmethod
@@ -267,6 +346,8 @@ class RunSummary(BaseModel):
     completed: int = 0
     forfeit: int = 0
     failed: int = 0
+    workers: int = 1
+    """Processes that played the games (workers=N)."""
     interrupted: bool = False
     """Stopped by Ctrl-C before every planned game was played."""
     error: str | None = None
@@ -297,7 +378,8 @@ class RunSummary(BaseModel):
             f"  planned {self.planned}, skipped (already done) {self.skipped}, played {self.played}: "
             f"completed {self.completed}, forfeit {self.forfeit}, failed {self.failed}"
             + (" (interrupted)" if self.interrupted else ""),
-            f"  {self.wall_s:.1f} s, {self.games_per_s:.1f} games/s, {self.turns_per_s:.1f} turns/s, "
+            f"  {self.wall_s:.1f} s" + (f" in {self.workers} processes" if self.workers > 1 else "") + ", "
+            f"{self.games_per_s:.1f} games/s, {self.turns_per_s:.1f} turns/s, "
             f"tokens {self.prompt_tokens} prompt + {self.completion_tokens} completion",
         ]
         if self.failures:
