@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -99,6 +100,10 @@ class PlayerSpec(BaseModel):
             raise ValueError(f"a baseline player plays by its rule and takes no {key}")
         self.chosen_prompts()  # the set's options are valid
         return self
+
+    def __hash__(self) -> int:
+        # The default frozen hash fails on the prompts_options dict; hash the canonical JSON instead.
+        return hash(json.dumps(self.model_dump(mode="json"), sort_keys=True))
 
     def chosen_prompts(self) -> Prompts:
         """The prompt set this seat is shown, with its options."""
