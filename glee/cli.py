@@ -119,6 +119,10 @@ choices (NAME=OPTION):
   game=         {options("game")}  (default: bargaining)
   player_1=, player_2=
                 {", ".join(player_names())}  (default: spe)
+  player_1.prompts=, player_2.prompts=
+                {options("prompts")}, or a folder of templates  (default: glee)
+  player_1.sampling=, player_2.sampling=
+                {options("sampling")}  (default: the player's own)
 
 keys (KEY=VALUE): {", ".join(k for k in RUN_KEYS if k not in ("game", "player_1", "player_2"))}
   e.g. n_games=3 swap_seats=true db=data/x.duckdb grid='{{delta_1:[0.8,0.9]}}' game.max_rounds=10

@@ -53,10 +53,21 @@ _SHORT_FIELDS = {name: "sampling" for name in Sampling.model_fields} | {
 }
 
 
+SEAT_GROUPS = ("prompts", "sampling")
+"""Groups a seat's field can be picked from by name: prompts/ (prompt sets), sampling/ (profiles)."""
+
+
+def group_options(group: str) -> list[str]:
+    """The options of one of glee's config groups (the yaml files of its folder)."""
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
 def expand_seats(overrides: list[str]) -> list[str]:
     """Hydra spellings of the seat shorthands.
 
     `player_1=NAME` picks a config of the player group for seat 1 (Hydra's `player@player_1=NAME`);
+    `player_1.prompts=NAME` picks a prompt set of the prompts group (`+prompts@player_1=NAME`, the set
+    and its options' defaults), `player_1.sampling=NAME` a sampling profile of the sampling group;
     `player_1.temperature=0.7` is `player_1.sampling.temperature=0.7`, `player_1.model=M` is
     `player_1.endpoint.model=M`.
     """
@@ -69,6 +80,13 @@ def expand_seats(overrides: list[str]) -> list[str]:
         prefix, seat, path, rest = match["prefix"], match["seat"], match["path"], match["rest"] or ""
         if not path:
             out.append(f"{prefix}player@{seat}{rest}")
+            continue
+        group = path[1:]
+        if group in SEAT_GROUPS and rest.startswith("=") and rest[1:] in group_options(group):
+            # A named option of a seat's group: its file sets the field and its companions (a prompt
+            # set's options, a sampling profile's every parameter).
+            package = seat if group == "prompts" else f"{seat}.{group}"
+            out.append(f"+{group}@{package}{rest}")
             continue
         head, _, tail = path[1:].partition(".")
         if head in _SHORT_FIELDS and head not in PlayerSpec.model_fields:
@@ -115,7 +133,9 @@ def names_a_seat(overrides: list[str]) -> bool:
     """Whether the command line picks or changes a seat (then it plays instead of the experiment's pairs)."""
     for override in overrides:
         key = _override_key(override)
-        if key.startswith(("player@player_", "player_1.", "player_2.")) or key in SEATS:
+        if key.startswith(("player@player_", "player_1.", "player_2.", *(f"{g}@player_" for g in SEAT_GROUPS))):
+            return True
+        if key in SEATS:
             return True
     return False
 

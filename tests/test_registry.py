@@ -92,7 +92,7 @@ def test_a_family_without_renderer_or_baselines_fails_at_registry_completion(mon
     assert str(caught.value) == "family 'lone': piece 'renderer' is missing (register one with register_renderer)"
     monkeypatch.setitem(
         __import__("glee.prompts.registry", fromlist=["_RENDERERS"])._RENDERERS,
-        "lone",
+        ("glee", "lone"),
         renderer("bargaining"),
     )
     with pytest.raises(FamilyError, match=r"^family 'lone': piece 'baselines' is missing"):

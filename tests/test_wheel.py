@@ -45,6 +45,9 @@ def test_the_wheel_ships_every_config(wheel: Path) -> None:
     configs = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "glee" / "configs").rglob("*.yaml"))
     assert len(configs) >= 17
     assert [c for c in configs if c not in names] == []
+    # The example template prompt set: every template of it.
+    templates = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "glee" / "configs").rglob("*.j2"))
+    assert len(templates) >= 7 and [t for t in templates if t not in names] == []
     assert "glee/store/schema.sql" in names
     # The pages and styles of web play and of the viewer.
     assets = sorted(

@@ -32,7 +32,7 @@ def game_id(
     The family's own rules and prompt versions are part of it, no other family's: bumping one
     family's VERSION gives its games new ids and leaves every other family's stored games valid.
     """
-    return id_of(family, params, player_1.identity(), player_2.identity(), run_seed, replicate)
+    return id_of(family, params, player_1.identity(family), player_2.identity(family), run_seed, replicate)
 
 
 def id_of(
@@ -123,9 +123,10 @@ def plan(config: RunConfig) -> list[GameSpec]:
     ids: set[str] = set()
     pairs = seat_pairs(config)
     check_sdk_players(config, pairs)
-    identities = [(p1.identity(), p2.identity()) for p1, p2 in pairs]
     shard = config.shard
     for games in config.games:
+        # A seat's identity holds its prompt set's version and text for this family (PlayerSpec.identity).
+        identities = [(p1.identity(games.family), p2.identity(games.family)) for p1, p2 in pairs]
         for params in configurations(games):
             dumped = params.model_dump(mode="json")
             for (p1, p2), (id_1, id_2) in zip(pairs, identities, strict=True):

@@ -43,7 +43,9 @@ def player_factory(endpoints: Mapping[EndpointSpec, ChatEndpoint]) -> PlayerFact
         if spec.kind == "llm" and spec.endpoint is not None:
             from glee.players.llm import LLMPlayer  # type: ignore[import-not-found,unused-ignore]
 
-            player: Player = LLMPlayer(endpoints[spec.endpoint], spec.sampling, spec.max_attempts, spec.label())
+            player: Player = LLMPlayer(
+                endpoints[spec.endpoint], spec.sampling, spec.max_attempts, spec.label(), prompts=spec.chosen_prompts()
+            )
             return player
         raise ConfigError(
             f"player.kind: got {spec.kind!r}; sweeps play 'baseline', 'llm' and 'sdk' players "

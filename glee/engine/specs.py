@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -18,9 +19,11 @@ from pydantic import (
 )
 
 from glee.backends.spec import EndpointSpec
+from glee.errors import ConfigError
 from glee.games import Family, Params, families, parse_params
 from glee.players.base import Sampling
 from glee.players.baseline import STRATEGIES, Strategy
+from glee.prompts import DEFAULT_SET, Prompts, choose_prompts, prompt_identity
 
 SDK_ONLY = {"threads", "with_prompt"}
 """PlayerSpec fields only sdk players take."""
@@ -43,6 +46,28 @@ class PlayerSpec(BaseModel):
     """Tries per turn before the game is forfeited (1 + re-asks; default 2 re-asks)."""
     name: str | None = None
     """Overrides the agent label (humans: `human:<name>`)."""
+    prompts: str = DEFAULT_SET
+    """The prompt set the seat is shown (glee.prompts.registry): `glee`, `original_information`, ...
+    LLM and human players only."""
+    prompts_options: dict[str, Any] = {}
+    """Values of the set's switches (its options model validates them), e.g. reveal_discount_reminder."""
+
+    @field_validator("prompts")
+    @classmethod
+    def _known_set(cls, value: str) -> str:
+        from glee.prompts import prompt_set, prompt_sets
+        from glee.prompts.registry import is_folder_name
+
+        if is_folder_name(value):
+            try:
+                prompt_set(value)  # loads and checks the templates: one line naming the template and the variable
+            except ConfigError as exc:
+                raise ValueError(str(exc).removeprefix("prompts: ")) from None
+        elif value not in prompt_sets():
+            known = ", ".join(s for s in prompt_sets() if not is_folder_name(s))
+            raise ValueError(f"unknown prompt set; allowed: one of {known}, or a folder of templates")
+        return value
+
     threads: int = Field(0, ge=0)
     """sdk players: worker threads for a blocking strategy (one pool per strategy), 0 to call it in the event
     loop (a pure-Python agent). Transport only: not part of the game's identity."""
@@ -73,7 +98,16 @@ class PlayerSpec(BaseModel):
         if self.kind == "baseline" and beyond_baseline(self.model_dump(mode="json")):
             key = next(iter(beyond_baseline(self.model_dump(mode="json"))))
             raise ValueError(f"a baseline player plays by its rule and takes no {key}")
+        self.chosen_prompts()  # the set's options are valid
         return self
+
+    def __hash__(self) -> int:
+        # The default frozen hash fails on the prompts_options dict; hash the canonical JSON instead.
+        return hash(json.dumps(self.model_dump(mode="json"), sort_keys=True))
+
+    def chosen_prompts(self) -> Prompts:
+        """The prompt set this seat is shown, with its options."""
+        return choose_prompts(self.prompts, self.prompts_options)
 
     def label(self) -> str:
         """The stable agent label stored in games.player_N."""
@@ -89,10 +123,24 @@ class PlayerSpec(BaseModel):
         model = self.endpoint.model or "SmolLM2-135M-Instruct"
         return f"{model.rsplit('/', 1)[-1].removesuffix('.gguf')}@{self.endpoint.backend}"
 
-    def identity(self) -> dict[str, Any]:
-        """Everything about this player that changes what is played (no transport settings)."""
+    def identity(self, family: str | None = None) -> dict[str, Any]:
+        """Everything about this player that changes what is played (no transport settings).
+
+        A seat that reads prompts (llm, human) is identified by its prompt set's name, options and,
+        given the game's `family`, the set's version and text hash for it (glee.prompts.prompt_identity;
+        FamilyError when the set has no renderer for the family). Baselines and sdk players read none.
+        """
         # The sdk player's own settings are left out of other kinds' identities (their ids predate them).
         data = self.model_dump(mode="json", exclude={"threads"} if self.kind == "sdk" else SDK_ONLY)
+        data.pop("prompts_options")
+        chosen = data.pop("prompts")
+        if self.kind in ("llm", "human"):
+            prompts = self.chosen_prompts()
+            data["prompts"] = (
+                prompt_identity(prompts, family)
+                if family is not None
+                else {"set": chosen, "options": prompts.options.model_dump(mode="json")}
+            )
         if self.endpoint is not None:
             for key in self.endpoint.transport_fields():
                 data["endpoint"].pop(key, None)

@@ -90,6 +90,10 @@ class BargainingObservation(Observation):
     own_delta: float
     other_delta: float | None
     """Known only under complete information."""
+    reminder_other_delta: float
+    """The other's δ as the original GLEE round reminder used it, also under incomplete information
+    (where it showed the other's loss whenever the two δ differ). Only a prompt set that reproduces
+    that reminder reads it, behind a switch (original_information's reveal_discount_reminder)."""
     max_rounds: int | None
     """Known only when the horizon is disclosed."""
     messages_allowed: bool
@@ -157,6 +161,7 @@ class BargainingState(GameState):
             money=p.money,
             own_delta=p.delta(seat),
             other_delta=p.delta(other(seat)) if p.complete_information else None,
+            reminder_other_delta=p.delta(other(seat)),
             max_rounds=p.max_rounds if p.horizon_disclosed else None,
             messages_allowed=p.messages_allowed,
             show_inflation_update=p.show_inflation_update,

@@ -118,6 +118,8 @@ class PersuasionObservation(Observation):
     """Known to the buyer, and to the seller when `seller_knows_buyer_values`."""
     c: float | None
     seller_knows_buyer_values: bool
+    buyer_knows_p: bool
+    """Whether the buyer is told p (a public parameter: the original told the seller so)."""
     message_type: Literal["text", "binary"]
     myopic_buyer: bool
     buyer_messages_allowed: bool
@@ -201,6 +203,7 @@ class PersuasionState(GameState):
             v=p.v if not seller or p.seller_knows_buyer_values else None,
             c=p.c if not seller or p.seller_knows_buyer_values else None,
             seller_knows_buyer_values=p.seller_knows_buyer_values,
+            buyer_knows_p=p.buyer_knows_p,
             message_type=p.seller_message_type,
             myopic_buyer=p.myopic_buyer,
             buyer_messages_allowed=p.buyer_messages_allowed,

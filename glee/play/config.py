@@ -19,7 +19,7 @@ from glee.config import CONFIG_DIR, compose_config, explain_hydra, player_names
 from glee.engine.plan import canonical_json
 from glee.engine.specs import PlayerSpec
 from glee.errors import ConfigError, validated
-from glee.games import Family, Seat, check_family, parse_params
+from glee.games import Family, FamilyError, Seat, check_family, parse_params
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 """A person's name or participant id: stored in agent labels and URLs, so a plain token."""
@@ -43,6 +43,8 @@ class Seating(BaseModel):
     opponent: PlayerSpec
     """A baseline or an LLM; `kind="human"` (glee's PARTICIPANT) is another participant of the study."""
     seat: Seat
+    prompts: str = "glee"
+    """The prompt set the person reads (e.g. the one the model of an LLM-vs-LLM run was shown)."""
     fallback: PlayerSpec | None = None
     """Against another participant: who plays the other seat when no one comes in time."""
 
@@ -52,7 +54,10 @@ class Seating(BaseModel):
 
     def key(self) -> str:
         """Equal for equal configurations (how a participant's games are matched to the study's)."""
-        return canonical_json([self.family, self.params, self.opponent.identity(), self.opponent.label(), self.seat])
+        parts: list[Any] = [self.family, self.params, self.opponent.identity(), self.opponent.label(), self.seat]
+        if self.prompts != "glee":  # keeps the keys of studies written before prompt sets
+            parts.append(self.prompts)
+        return canonical_json(parts)
 
     def title(self) -> str:
         return f"{self.family} against {self.opponent.label()} (you are player {self.seat})"
@@ -80,12 +85,19 @@ def seating(
     seat: int,
     where: str = "",
     fallback: PlayerSpec | None = None,
+    prompts: str = "glee",
 ) -> Seating:
     if seat not in (1, 2):
         raise ConfigError(f"{where}seat: got {seat!r}; allowed: 1 or 2")
     family = check_family(family)
-    validated = parse_params(family, params).model_dump(mode="json")
-    return Seating(family=family, params=validated, opponent=opponent, seat=seat, fallback=fallback)
+    checked = parse_params(family, params).model_dump(mode="json")
+    # The person's set is checked as a human player's (an unknown set or a broken template folder: one line).
+    person = validated(PlayerSpec, {"kind": "human", "strategy": None, "prompts": prompts}, where)
+    try:
+        person.identity(family)
+    except FamilyError as exc:
+        raise ConfigError(f"{where}prompts: {exc}") from None
+    return Seating(family=family, params=checked, opponent=opponent, seat=seat, fallback=fallback, prompts=prompts)
 
 
 # --- glee play ---------------------------------------------------------------------------------
@@ -102,7 +114,7 @@ class PlayConfig(BaseModel):
     seed: int = Field(0, ge=0)
 
 
-PLAY_KEYS = ("game", "opponent", "seat", "name", "db", "seed")
+PLAY_KEYS = ("game", "opponent", "seat", "name", "db", "seed", "prompts")
 
 
 def play_overrides(args: list[str]) -> list[str]:
@@ -119,12 +131,16 @@ def play_config(args: list[str]) -> PlayConfig:
     from hydra.errors import HydraException
 
     refuse_secrets_in_overrides(args)
-    overrides = play_overrides(args)
+    # `prompts=NAME` is the person's prompt set, a plain value: Hydra would read it as the prompts group.
+    chosen = [a.partition("=")[2] for a in args if a.startswith("prompts=")]
+    overrides = play_overrides([a for a in args if not a.startswith("prompts=")])
     try:
         cfg = compose_config("play", overrides)
         data = OmegaConf.to_container(cfg, resolve=True)
     except (HydraException, OmegaConfBaseException) as exc:
         raise explain_hydra(exc, overrides) from None
+    assert isinstance(data, dict)
+    data["prompts"] = chosen[-1] if chosen else "glee"
     assert isinstance(data, dict)
     unknown = sorted(str(k) for k in data if k not in PLAY_KEYS)
     if unknown:
@@ -136,7 +152,14 @@ def play_config(args: list[str]) -> PlayConfig:
         raise ConfigError("opponent.kind: got 'human'; allowed: an opponent that is a baseline or an llm")
     seat = data.get("seat")
     return PlayConfig(
-        seating=seating(family, game, opponent, seat if isinstance(seat, int) else -1, ""),
+        seating=seating(
+            family,
+            game,
+            opponent,
+            seat if isinstance(seat, int) else -1,
+            "",
+            prompts=str(data.get("prompts") or "glee"),
+        ),
         name=check_name(str(data.get("name")), "name"),
         db=Path(str(data["db"])),
         seed=data.get("seed") or 0,
@@ -211,6 +234,8 @@ class StudyGame(BaseModel):
     """Against another participant: the seat of whoever arrives first (the second takes the other)."""
     fallback: str | dict[str, Any] | None = None
     """Against another participant: the opponent when no one else comes within `match_timeout_s`."""
+    prompts: str = "glee"
+    """The prompt set the participant reads."""
 
 
 class StudyConfig(BaseModel):
@@ -280,10 +305,10 @@ class StudyConfig(BaseModel):
                         )
                     person = PlayerSpec(kind="human", strategy=None)
                     fallback = opponent_spec(game.fallback, f"{where}fallback")
-                    out.append(seating(game.family, game.params, person, game.seat, where, fallback))
+                    out.append(seating(game.family, game.params, person, game.seat, where, fallback, game.prompts))
                     continue
                 opponent = opponent_spec(game.opponent, f"{where}opponent")
-                out.append(seating(game.family, game.params, opponent, game.seat, where))
+                out.append(seating(game.family, game.params, opponent, game.seat, where, prompts=game.prompts))
             except ConfigError as exc:
                 text = str(exc)
                 raise ConfigError(text if text.startswith(where) else f"{where}{text}") from None

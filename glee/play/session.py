@@ -24,8 +24,8 @@ from glee.players.human import HumanInput, HumanPlayer, rules_text
 from glee.prompts import money
 
 
-def human_spec(name: str) -> PlayerSpec:
-    return PlayerSpec(kind="human", strategy=None, name=name)
+def human_spec(name: str, prompts: str = "glee") -> PlayerSpec:
+    return PlayerSpec(kind="human", strategy=None, name=name, prompts=prompts)
 
 
 def game_spec(
@@ -33,7 +33,7 @@ def game_spec(
 ) -> GameSpec:
     """The spec of a new game of `name` in `seating`: the first replicate whose id is not in `taken`.
     `opponent` replaces the seating's (a game against another participant: that person, or the fallback)."""
-    human = human_spec(name)
+    human = human_spec(name, seating.prompts)
     other_seat = opponent or seating.opponent
     p1, p2 = (human, other_seat) if seating.seat == 1 else (other_seat, human)
     params = parse_params(seating.family, seating.params)
@@ -53,7 +53,7 @@ def people_factory(
 
     def make(spec: PlayerSpec, params: Params, seat: Seat, seed: int) -> Player:
         if spec.kind == "human" and spec.name is not None and spec.name in sources:
-            made[spec.name] = player = HumanPlayer(sources[spec.name], spec.name)
+            made[spec.name] = player = HumanPlayer(sources[spec.name], spec.name, spec.chosen_prompts())
             return player
         return machines(spec, params, seat, seed)
 
@@ -63,7 +63,8 @@ def people_factory(
 def opening_rules(spec: GameSpec, seat: Seat) -> str:
     """The rules as the person's seat is told them, before the first turn (from the initial state)."""
     state = new_game(spec.params, spec.seed)
-    return rules_text(state.observation(seat))
+    person = spec.player_1 if seat == 1 else spec.player_2
+    return rules_text(state.observation(seat), person.chosen_prompts())
 
 
 def final_state(record: GameRecord) -> GameState:

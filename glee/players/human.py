@@ -24,7 +24,9 @@ from glee.errors import explain
 from glee.games import Action, Observation, TurnKind
 from glee.players.base import Attempt, Decision
 from glee.prompts import (
+    GLEE_PROMPTS,
     JSON_INSTRUCTION,
+    Prompts,
     TurnKey,
     action_shape,
     mark_shown,
@@ -47,9 +49,9 @@ def for_people(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", _MACHINE_INSTRUCTION.sub("", text)).strip()
 
 
-def rules_text(observation: Observation) -> str:
+def rules_text(observation: Observation, prompts: Prompts = GLEE_PROMPTS) -> str:
     """The rules of the seat that `observation` describes, in the words its model would read."""
-    return for_people(system_prompt(observation))
+    return for_people(system_prompt(observation, prompts))
 
 
 class HumanField(BaseModel):
@@ -170,24 +172,26 @@ def read_answer(raw: Mapping[str, str], fields: tuple[HumanField, ...], action_m
 class HumanPlayer:
     """One seat of one game played by a person answering through `source`. Label `human:<name>`."""
 
-    def __init__(self, source: HumanInput, name: str) -> None:
+    def __init__(self, source: HumanInput, name: str, prompts: Prompts = GLEE_PROMPTS) -> None:
         self.source = source
         self.label = f"human:{name}"
+        self.prompts = prompts
+        """The prompt set the person reads (a study can match what a model in the seat was told)."""
         self.rules: str | None = None
         self._shown: set[TurnKey] = set()
 
     def _news(self, observation: Observation, action_model: type[Action]) -> str:
         if self.rules is None:
-            self.rules = rules_text(observation)
-        if starts_new_chat(observation):  # a myopic buyer is a new buyer each round, as for a model
+            self.rules = rules_text(observation, self.prompts)
+        if starts_new_chat(observation, self.prompts):  # a myopic buyer is a new buyer each round, as for a model
             self._shown = set()
         events = new_events(observation, self._shown)
         mark_shown(events, self._shown)
-        return for_people(turn_prompt(observation, events, action_model).text)
+        return for_people(turn_prompt(observation, events, action_model, self.prompts).text)
 
     async def act(self, observation: Observation, action_model: type[Action]) -> Decision:
         request = HumanRequest(
-            rules=self.rules or rules_text(observation),
+            rules=self.rules or rules_text(observation, self.prompts),
             text=self._news(observation, action_model),
             fields=human_fields(action_model),
             round=observation.round,
@@ -215,4 +219,4 @@ class HumanPlayer:
             return ""
         mark_shown(events, self._shown)
         # The prompts layer renders the events first, then a blank line and the (here moot) request.
-        return for_people(turn_prompt(observation, events, action_model).text).split("\n\n", 1)[0]
+        return for_people(turn_prompt(observation, events, action_model, self.prompts).text).split("\n\n", 1)[0]

@@ -20,6 +20,8 @@ from glee.errors import InfrastructureError
 from glee.games import Action, Observation
 from glee.players.base import Attempt, ChatEndpoint, Decision, LLMCall, Sampling
 from glee.prompts import (
+    GLEE_PROMPTS,
+    Prompts,
     TurnKey,
     action_schema,
     mark_shown,
@@ -36,6 +38,8 @@ class LLMPlayer:
     """One seat of one game played by the model behind `endpoint`.
 
     `structured` False asks for plain text (no schema sent); the reply is parsed the same way.
+    `prompts` is the prompt set it is shown; a set that answers in free text (`answer="text"`)
+    is never sent a schema either.
     """
 
     def __init__(
@@ -46,6 +50,7 @@ class LLMPlayer:
         label: str | None = None,
         *,
         structured: bool = True,
+        prompts: Prompts = GLEE_PROMPTS,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
@@ -53,7 +58,8 @@ class LLMPlayer:
         self.sampling = sampling
         self.max_attempts = max_attempts
         self.label = label or endpoint.label
-        self.structured = structured
+        self.prompts = prompts
+        self.structured = structured and prompts.set.answer == "schema"
         self.messages: list[dict[str, Any]] = []
         """The seat's chat so far (read-only outside this class)."""
         self._sent = 0
@@ -63,15 +69,15 @@ class LLMPlayer:
 
     def _open_turn(self, observation: Observation, action_model: type[Action]) -> bool:
         """Append this turn's user message (starting the chat if needed); whether an opponent text was cut."""
-        if self._system is None or starts_new_chat(observation):
+        if self._system is None or starts_new_chat(observation, self.prompts):
             if self._system is None:
-                self._system = system_prompt(observation)
+                self._system = system_prompt(observation, self.prompts)
             self.messages = [{"role": "system", "content": self._system}]
             self._sent = 0
             self._shown = set()
         events = new_events(observation, self._shown)
         mark_shown(events, self._shown)
-        rendered = turn_prompt(observation, events, action_model)
+        rendered = turn_prompt(observation, events, action_model, self.prompts)
         self.messages.append({"role": "user", "content": rendered.text})
         return rendered.cut
 
@@ -105,5 +111,7 @@ class LLMPlayer:
             if parsed.action is not None:
                 return Decision(action=parsed.action, attempts=attempts)
             if number < self.max_attempts:
-                self.messages.append({"role": "user", "content": reask_prompt(parsed.error or "invalid", action_model)})
+                self.messages.append(
+                    {"role": "user", "content": reask_prompt(parsed.error or "invalid", action_model, self.prompts)}
+                )
         return Decision(action=None, attempts=attempts)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from glee.games import Action, Observation, Turn
-from glee.prompts.registry import renderer_of
+from glee.prompts.registry import GLEE_PROMPTS, Prompts, renderer_of
 from glee.prompts.schema import action_shape
 from glee.prompts.text import Cleaned
 
@@ -19,25 +19,31 @@ TurnKey = tuple[int, int]
 """(round, seat): one turn of a game (each seat, Nature included, acts at most once a round)."""
 
 
-def system_prompt(observation: Observation) -> str:
-    """The seat's rules, rendered once from its first observation."""
-    return renderer_of(observation).system(observation)
+def system_prompt(observation: Observation, prompts: Prompts = GLEE_PROMPTS) -> str:
+    """The seat's rules in the words of `prompts`, rendered once from its first observation."""
+    found = renderer_of(observation, prompts)
+    if prompts.set.takes_options:
+        return found.system(observation, prompts.options)
+    return found.system(observation)
 
 
-def turn_prompt(observation: Observation, events: Sequence[Turn], action_model: type[Action]) -> Cleaned:
+def turn_prompt(
+    observation: Observation, events: Sequence[Turn], action_model: type[Action], prompts: Prompts = GLEE_PROMPTS
+) -> Cleaned:
     """The user message of one turn: `events` (the ones not shown yet) in words, then the request.
 
     `cut` tells whether an opponent's message in it was cut to the length limit.
     """
-    return renderer_of(observation).turn(observation, events, action_shape(action_model))
+    found = renderer_of(observation, prompts)
+    shape = action_shape(action_model)
+    if prompts.set.takes_options:
+        return found.turn(observation, events, shape, prompts.options)
+    return found.turn(observation, events, shape)
 
 
-def reask_prompt(error: str, action_model: type[Action]) -> str:
+def reask_prompt(error: str, action_model: type[Action], prompts: Prompts = GLEE_PROMPTS) -> str:
     """The user message after an invalid reply: what was wrong and the shape to answer in."""
-    return (
-        f"Your reply could not be used: {error}.\n"
-        f"Answer again with one JSON object only: {action_shape(action_model).example}"
-    )
+    return prompts.set.reask(error, action_shape(action_model).example)
 
 
 def new_events(observation: Observation, shown: set[TurnKey]) -> list[Turn]:
@@ -53,8 +59,8 @@ def mark_shown(events: Iterable[Turn], shown: set[TurnKey]) -> None:
     shown.update((t.round, t.seat) for t in events)
 
 
-def starts_new_chat(observation: Observation) -> bool:
+def starts_new_chat(observation: Observation, prompts: Prompts = GLEE_PROMPTS) -> bool:
     """Whether each turn of this seat is a fresh chat (the family's renderer says): e.g. a myopic
     persuasion buyer is a new buyer every round and must not see earlier rounds' messages or its
     own earlier replies."""
-    return renderer_of(observation).new_chat_each_turn(observation)
+    return renderer_of(observation, prompts).new_chat_each_turn(observation)

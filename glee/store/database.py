@@ -19,6 +19,7 @@ from glee.api_keys import scrub
 from glee.engine.plan import family_versions
 from glee.engine.record import GameRecord
 from glee.errors import ConfigError
+from glee.prompts import prompt_set_versions
 from glee.store import schema
 from glee.store.writer import DONE, WriteSummary, write_games
 
@@ -102,6 +103,7 @@ class Store:
             "python": platform.python_version(),
             "duckdb": duckdb.__version__,
             "families": family_versions(),
+            "prompt_sets": prompt_set_versions(),
             **(versions or {}),
         }
         config = dict(config)

@@ -18,4 +18,4 @@ def set_version(monkeypatch: pytest.MonkeyPatch, family: str, layer: Literal["ga
         monkeypatch.setitem(rules_registry._FAMILIES, family, dataclasses.replace(declared, version=value))
     else:
         shown = prompts_registry.renderer(family)
-        monkeypatch.setitem(prompts_registry._RENDERERS, family, dataclasses.replace(shown, version=value))
+        monkeypatch.setitem(prompts_registry._RENDERERS, ("glee", family), dataclasses.replace(shown, version=value))

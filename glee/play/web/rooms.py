@@ -298,7 +298,7 @@ class Study:
         if seating.against_people:
             first = self.waiting.pop(seating.key(), None)
             if first is not None:  # the second to arrive: both play now
-                spec = self._spec(seating, first.participant, human_spec(participant))
+                spec = self._spec(seating, first.participant, human_spec(participant, seating.prompts))
                 rooms = [
                     self._room(first.participant, seating, spec, first.browser, first.link),
                     self._room(participant, seating, spec, browser, link, other(seating.seat)),
