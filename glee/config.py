@@ -40,6 +40,8 @@ RUN_KEYS = (
     "db",
     "max_games_in_flight",
     "progress",
+    "run_timeout_s",
+    "replay",
 )
 
 
@@ -210,7 +212,9 @@ def to_run_config(
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown key; allowed: {', '.join(sorted(RUN_KEYS))}")
     fields: dict[str, Any] = {
-        k: data[k] for k in ("swap_seats", "n_games", "seed", "db", "max_games_in_flight", "progress") if k in data
+        k: data[k]
+        for k in ("swap_seats", "n_games", "seed", "db", "max_games_in_flight", "progress", "run_timeout_s", "replay")
+        if k in data
     }
     fields["experiment"] = experiment
     fields["games"] = _game_sets(data, overrides, experiment)

@@ -34,7 +34,7 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-NOT_PLAYED = ("progress", "max_games_in_flight")
+NOT_PLAYED = ("progress", "max_games_in_flight", "run_timeout_s", "replay")
 """Top-level keys that change how a job runs, not what it plays (also left out of job folder names)."""
 
 

@@ -205,8 +205,9 @@ def test_a_failed_game_carries_the_kind_of_fault_that_stopped_it(
     tmp_path: Path, fault_server: FaultServer, fault: Fault, kind: str
 ) -> None:
     """Every request answered with one fault and no retries: each game that was played is failed
-    with the kind the endpoint raised (games.error_kind), which nothing reads out of the message."""
-    player = llm(fault_server, max_retries=0, timeout_s=1.0)
+    with the kind the endpoint raised (games.error_kind), which nothing reads out of the message.
+    The breaker is kept shut (down_after): tests/test_bounded_calls.py shows it opening."""
+    player = llm(fault_server, max_retries=0, timeout_s=1.0, down_after=1000)
     config = small_config(tmp_path / f"{fault}.duckdb", [(player, baseline("spe"))], max_games_in_flight=12)
     fault_server.set_plan(FaultPlan(rates={fault: 1.0}, hang_s=3.0))
     summary = run(config)

@@ -7,18 +7,20 @@ store's single writer inserts them. Column names match DESIGN.md's storage contr
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
 from glee.errors import ErrorKind
-from glee.games import Family, Outcome, TurnKind
+from glee.games import EndReason, Family, Outcome, TurnKind
 from glee.players.base import LLMCall
 
 GameStatus = Literal["completed", "forfeit", "failed", "abandoned"]
 """completed: played to its end; forfeit: a seat gave no valid action (in metrics as a forfeit);
 failed: infrastructure or a bug stopped it (left out of metrics, played again on resume);
 abandoned: a human player left mid-game (left out of metrics, its turns so far kept, never replayed)."""
+REPLAYABLE: tuple[str, ...] = (*get_args(GameStatus), *get_args(EndReason))
+"""What RunConfig.replay may name: a status or an end reason."""
 
 
 class TurnRecord(BaseModel):

@@ -66,6 +66,7 @@ class Sweep:
         summary: RunSummary,
         in_flight: int,
         progress: bool,
+        timeout_s: float | None = None,
     ) -> None:
         self.specs: Iterator[GameSpec] = iter(todo)
         self.sink = sink
@@ -74,6 +75,7 @@ class Sweep:
         self.in_flight = max(1, min(in_flight, len(todo)))
         self.queue: asyncio.Queue[GameRecord | None] = asyncio.Queue(QUEUE)
         self.stopping = False
+        self.timeout_s = timeout_s
         self.workers: list[asyncio.Task[None]] = []
         self.bar = tqdm(total=len(todo), unit="game", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         self.started = time.perf_counter()
@@ -164,6 +166,13 @@ class Sweep:
 
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or no signals
             loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        bound = None
+        if self.timeout_s is not None:
+            reason = (
+                f"run_timeout_s={self.timeout_s:g} reached: no more games started, those in flight cancelled "
+                f"(the same command plays them on resume)"
+            )
+            bound = loop.call_later(self.timeout_s, self.stop, reason)
         writer = asyncio.create_task(self.writer())
         try:
             self.workers = [asyncio.create_task(self.worker()) for _ in range(self.in_flight)]
@@ -172,6 +181,8 @@ class Sweep:
                 if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                     raise result
         finally:
+            if bound is not None:
+                bound.cancel()
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGINT)
             # Tell the writer to finish; if it died meanwhile, a full queue must not block this forever.
@@ -219,7 +230,10 @@ async def run_async(
                         summary.run_id, recorded, config.experiment, {"servers": servers} if servers else None
                     )
                 factory = make_player or player_factory(endpoints)
-                await Sweep(todo, store, factory, summary, config.max_games_in_flight, config.progress).play_all()
+                sweep = Sweep(
+                    todo, store, factory, summary, config.max_games_in_flight, config.progress, config.run_timeout_s
+                )
+                await sweep.play_all()
     finally:
         if own_sink:
             store.close()
