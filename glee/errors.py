@@ -96,12 +96,15 @@ class InfrastructureError(GleeError):
 
     kind: ErrorKind = "transport"
     attempts: list[Any]
+    prompt_tokens: int | None
+    """The prompt's length in tokens when the server said it (a context overflow), else None."""
 
-    def __init__(self, *args: object, kind: ErrorKind | None = None) -> None:
+    def __init__(self, *args: object, kind: ErrorKind | None = None, prompt_tokens: int | None = None) -> None:
         super().__init__(*args)
         if kind is not None:
             self.kind = kind
         self.attempts = []
+        self.prompt_tokens = prompt_tokens
 
 
 class EndpointDown(InfrastructureError):

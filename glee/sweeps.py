@@ -79,15 +79,15 @@ class ShardSink:
         self.store = open_store(shard)
         self.target = target
 
-    def done_ids(self) -> set[str]:
+    def done_ids(self, replay: Sequence[str] = ()) -> set[str]:
         from glee.errors import ConfigError
         from glee.store import open_store
 
-        done = self.store.done_ids()
+        done = self.store.done_ids(replay)
         if self.target.exists() and self.target.resolve() != self.store.path.resolve():
             try:
                 with open_store(self.target, read_only=True) as target:
-                    done |= target.done_ids()
+                    done |= target.done_ids(replay)
             except ConfigError:
                 pass  # being written by another process: the shard alone decides
         return done

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from typing import Any
 
@@ -301,7 +302,9 @@ class OpenAIEndpoint:
         if isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError):
             if _is_context_length(exc, detail):
                 return InfrastructureError(
-                    f"{where}: {kind} (HTTP {status}): context length exceeded: {detail}", kind="context_length"
+                    f"{where}: {kind} (HTTP {status}): context length exceeded: {detail}",
+                    kind="context_length",
+                    prompt_tokens=_prompt_tokens(exc, detail),
                 )
             return InfrastructureError(
                 f"{where}: {kind} (HTTP {status}): request rejected: {detail}", kind="request_rejected"
@@ -349,6 +352,28 @@ def _server_message(exc: openai.APIError) -> str:
             message = message.get("message")
     text = " ".join(str(message or exc.message or "").split())
     return text[:300] + ("…" if len(text) > 300 else "")
+
+
+_PROMPT_TOKENS = (
+    re.compile(r"(\d+) (?:tokens )?in the messages"),  # vLLM: "you requested 4096 tokens (3000 in the messages, ...)"
+    re.compile(r"(?:messages|prompt|input)[^.;]*? (?:resulted in|has|have|of|contains?) (\d+) tokens"),  # OpenAI
+)
+
+
+def _prompt_tokens(exc: openai.APIError, detail: str) -> int | None:
+    """The prompt's length in tokens as a context-overflow reply states it (llama.cpp's server says
+    `n_prompt_tokens` in the body; vLLM and OpenAI in the message), or None."""
+    body: Any = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        found = inner.get("n_prompt_tokens") if isinstance(inner, dict) else None
+        if isinstance(found, int):
+            return found
+    for pattern in _PROMPT_TOKENS:
+        match = pattern.search(detail)
+        if match:
+            return int(match.group(1))
+    return None
 
 
 def _is_context_length(exc: openai.APIError, detail: str) -> bool:

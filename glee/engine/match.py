@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from glee.engine.record import GameRecord, TurnRecord
+from glee.engine.record import TERMINAL_FAULTS, GameRecord, TurnRecord
 from glee.engine.specs import GameSpec, PlayerSpec
 from glee.errors import ErrorKind, GameAbandoned, InfrastructureError
 from glee.games import GameState, Params, Seat, new_game
@@ -96,13 +96,16 @@ async def play(spec: GameSpec, make_player: PlayerFactory, run_id: str | None = 
         error, error_kind = f"{type(exc).__name__}: {exc}", exc.kind
     except InfrastructureError as exc:
         error, error_kind = f"{type(exc).__name__}: {exc}", exc.kind
+        if exc.kind in TERMINAL_FAULTS and (seat == 1 or seat == 2):  # which seat outgrew the model, and by how much
+            tokens = f", prompt_tokens {exc.prompt_tokens}" if exc.prompt_tokens is not None else ""
+            error = f"seat {seat}{tokens}: {error}"
         if exc.attempts and (seat == 1 or seat == 2):  # the failing turn's calls, the failed one last
             calls += _calls(Decision(action=None, attempts=exc.attempts), len(state.turns) + 1, seat)
     except Exception:  # a rules or player bug: this game fails, the sweep goes on
         error, error_kind = traceback.format_exc(), blame
     turns = _turns(state) + ([forfeit_turn] if forfeit_turn else [])
     if error is not None:
-        status = "abandoned" if error_kind == "abandoned" else "failed"
+        status = TERMINAL_FAULTS.get(error_kind, "failed") if error_kind else "failed"
         outcome = None
     else:
         outcome = state.outcome()

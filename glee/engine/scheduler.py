@@ -40,7 +40,7 @@ QUEUE = 4 * BATCH
 class GameSink(Protocol):
     """Where finished games go: glee.store.Store, or anything with the same four methods."""
 
-    def done_ids(self) -> set[str]: ...
+    def done_ids(self, replay: Sequence[str] = ()) -> set[str]: ...
 
     def begin_run(
         self, run_id: str, config: dict[str, Any], experiment: str | None = None, versions: dict[str, Any] | None = None
@@ -98,6 +98,10 @@ class Sweep:
             s.completed += 1
         elif record.status == "forfeit":
             s.forfeit += 1
+        elif record.status == "context_overflow":
+            s.context_overflow += 1
+        elif record.status == "request_rejected":
+            s.request_rejected += 1
         else:
             s.failed += 1
             reason = failure_reason(record.error, record.error_kind)
@@ -212,7 +216,7 @@ async def run_async(
     own_sink = sink is None
     store = _default_sink(config.db) if sink is None else sink
     try:
-        done = store.done_ids()
+        done = store.done_ids(config.replay) if config.replay else store.done_ids()
         todo = [s for s in specs if s.game_id not in done]
         summary = RunSummary(run_id=new_run_id(), db=config.db, planned=len(specs), skipped=len(specs) - len(todo))
         recorded = config.model_dump(mode="json")

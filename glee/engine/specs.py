@@ -242,6 +242,10 @@ class RunSummary(BaseModel):
     completed: int = 0
     forfeit: int = 0
     failed: int = 0
+    context_overflow: int = 0
+    """Games ended by a prompt that outgrew the model (status context_overflow; not replayed unless asked)."""
+    request_rejected: int = 0
+    """Games ended by another HTTP 400/422 (status request_rejected; not replayed unless asked)."""
     interrupted: bool = False
     """Stopped by Ctrl-C before every planned game was played."""
     error: str | None = None
@@ -255,7 +259,7 @@ class RunSummary(BaseModel):
 
     @property
     def played(self) -> int:
-        return self.completed + self.forfeit + self.failed
+        return self.completed + self.forfeit + self.failed + self.context_overflow + self.request_rejected
 
     @property
     def unplayed(self) -> int:
@@ -276,6 +280,8 @@ class RunSummary(BaseModel):
             f"run {self.run_id} -> {self.db}",
             f"  planned {self.planned}, skipped (already done) {self.skipped}, played {self.played}: "
             f"completed {self.completed}, forfeit {self.forfeit}, failed {self.failed}"
+            + (f", context_overflow {self.context_overflow}" if self.context_overflow else "")
+            + (f", request_rejected {self.request_rejected}" if self.request_rejected else "")
             + (f", not played {self.unplayed}" if self.unplayed else "")
             + (" (interrupted)" if self.interrupted else ""),
             f"  {self.wall_s:.1f} s, {self.games_per_s:.1f} games/s, {self.turns_per_s:.1f} turns/s, "

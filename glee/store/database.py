@@ -73,6 +73,8 @@ class Store:
         self.con = con
         self.path = path
         self.read_only = read_only
+        self.replaying: set[str] = set()
+        """Done games that done_ids() left out because a run asked to replay them (the writer replaces them)."""
 
     def __enter__(self) -> Self:
         return self
@@ -87,10 +89,16 @@ class Store:
         """Every game id in the database, whatever its status."""
         return {r[0] for r in self.con.execute("SELECT game_id FROM games").fetchall()}
 
-    def done_ids(self) -> set[str]:
-        """Games never to play again: completed, forfeited or abandoned."""
-        rows = self.con.execute("SELECT game_id FROM games WHERE status IN (SELECT unnest(?))", [list(DONE)]).fetchall()
-        return {r[0] for r in rows}
+    def done_ids(self, replay: Sequence[str] = ()) -> set[str]:
+        """Games not to play again: those with a status in DONE, except the ones whose status or end
+        reason is in `replay` (remembered in `replaying`, so that the writer replaces their rows)."""
+        rows = self.con.execute(
+            "SELECT game_id, status IN (SELECT unnest(?)) OR coalesce(end_reason IN (SELECT unnest(?)), false) "
+            "FROM games WHERE status IN (SELECT unnest(?))",
+            [list(replay), list(replay), list(DONE)],
+        ).fetchall()
+        self.replaying = {gid for gid, again in rows if again}
+        return {gid for gid, again in rows if not again}
 
     def begin_run(
         self, run_id: str, config: dict[str, Any], experiment: str | None = None, versions: dict[str, Any] | None = None
@@ -122,7 +130,7 @@ class Store:
 
     def write(self, records: Sequence[GameRecord]) -> WriteSummary:
         """Insert finished games, one transaction for the batch (see glee.store.writer for replays)."""
-        return write_games(self.con, records)
+        return write_games(self.con, records, self.replaying)
 
 
 def open_store(path: Path | str = Path("data/glee.duckdb"), read_only: bool = False) -> Store:

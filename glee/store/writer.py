@@ -10,7 +10,7 @@ transcript is kept, so every table holds one game per game_id.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import duckdb
@@ -21,8 +21,9 @@ from glee.engine.record import GameRecord, TurnRecord
 from glee.games import Outcome
 from glee.players.base import LLMCall
 
-DONE = ("completed", "forfeit", "abandoned")
-"""Statuses never played or written again (a person who left is not brought back by a resume)."""
+DONE = ("completed", "forfeit", "abandoned", "context_overflow", "request_rejected")
+"""Statuses not played or written again unless a run asks (RunConfig.replay): a person who left is
+not brought back by a resume, and a prompt that outgrew its model outgrows it again."""
 WRITTEN = ("games", "turns", "llm_calls", "outcomes")
 
 
@@ -110,8 +111,11 @@ def _arrow(table: str, rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Tab
     return pa.Table.from_pydict({name: list(columns[name]) for name in schema.names}, schema=schema)
 
 
-def write_games(con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord]) -> WriteSummary:
-    """Insert finished games in one transaction: all of the batch or nothing.
+def write_games(
+    con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord], replaying: Collection[str] = ()
+) -> WriteSummary:
+    """Insert finished games in one transaction: all of the batch or nothing. A game already done is
+    skipped, unless its id is in `replaying` (a run asked to play it again): then it is replaced.
 
     The writer works on its own cursor, so results a reader left open on `con` do not get in its way.
     """
@@ -132,7 +136,8 @@ def write_games(con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord]) -
             }
             batch: dict[str, GameRecord] = {}
             for r in records:
-                if r.game_id in batch or existing.get(r.game_id, ("", 0))[0] in DONE:
+                done = existing.get(r.game_id, ("", 0))[0] in DONE and r.game_id not in replaying
+                if r.game_id in batch or done:
                     summary.skipped += 1
                 else:
                     batch[r.game_id] = r

@@ -18,7 +18,8 @@ connection is reset), hang (no answer for `hang_s`, beyond the client's timeout)
 context_length (400, code context_length_exceeded), unauthorized (401, echoing the bearer
 token as some providers do), not_found (404 unknown model), malformed (200, JSON cut off),
 empty (200, no body), trickle (200 with a valid reply sent one byte every `trickle_s`), whitespace
-(200, chunked, an endless stream of spaces). Which request gets which fault: `script[i]` for the i-th chat request
+(200, chunked, an endless stream of spaces), bad_request (400 about the request's
+schema, not its length). Which request gets which fault: `script[i]` for the i-th chat request
 (0-based, None = no fault), then each later request draws from `rates` with `seed`.
 Requests for a model not in `models` get 404, and with `api_key` set, requests without
 that bearer token get 401.
@@ -61,11 +62,11 @@ from pydantic import BaseModel, ConfigDict
 
 Fault = Literal[
     "rate_limit", "server_error", "reset", "hang", "context_length", "unauthorized", "not_found", "malformed", "empty",
-    "trickle", "whitespace",
+    "trickle", "whitespace", "bad_request",
 ]  # fmt: skip
 FAULTS: tuple[Fault, ...] = (
     "rate_limit", "server_error", "reset", "hang", "context_length", "unauthorized", "not_found", "malformed", "empty",
-    "trickle", "whitespace",
+    "trickle", "whitespace", "bad_request",
 )  # fmt: skip
 Reply = Literal["valid", "garbage", "empty", "hashed", "echo_auth"]
 """hashed: like valid, but drawn from a hash of the messages and schema, so a retried or reordered
@@ -258,6 +259,8 @@ class _Server:
         if fault == "context_length":
             message = "This model's maximum context length is 2048 tokens; your messages resulted in 4096 tokens"
             return await send(writer, 400, error(message, "context_length_exceeded"))
+        if fault == "bad_request":
+            return await send(writer, 400, error("Invalid schema for response_format: unsupported keyword", None))
         if fault == "unauthorized":
             return await send(writer, 401, error(f"Incorrect API key provided: {token}", "invalid_api_key"))
         if fault == "not_found":
