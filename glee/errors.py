@@ -39,6 +39,13 @@ class ConfigError(GleeError, ValueError):
     """A parameter, config key or override is wrong: names the field, the value and what is allowed."""
 
 
+class StoreError(GleeError):
+    """The database could not be written (a full disk, a lost file system): names the file and the cause.
+
+    Each batch is one transaction, so the file keeps every batch written before; the same command resumes.
+    """
+
+
 class IllegalAction(GleeError, ValueError):
     """An action the rules do not allow in the current state (a player fault, not a bug)."""
 

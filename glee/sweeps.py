@@ -119,6 +119,7 @@ class JobSummary(BaseModel):
     played: int
     skipped: int
     failed: int
+    unplayed: int = 0
     failures: dict[str, int] = Field(default_factory=dict)
     error: str | None = None
 
@@ -129,19 +130,26 @@ def write_job_summary(job_dir: Path, overrides: list[str], summary: RunSummary) 
         played=summary.played,
         skipped=summary.skipped,
         failed=summary.failed,
+        unplayed=summary.unplayed,
         failures=summary.failures,
         error=summary.error,
     )
     (job_dir / JOB_SUMMARY).write_text(job.model_dump_json(indent=1), encoding="utf-8")
 
 
-def job_table(sweep: Path, since: float = 0.0) -> str:
-    """A row per job of the sweep folder (summaries written after `since`, a time.time()): the overrides
-    that tell the jobs apart, played, skipped, failed (with reasons)."""
+def job_summaries(sweep: Path, since: float = 0.0) -> list[JobSummary]:
+    """The summaries of the jobs of the sweep folder written after `since` (a time.time())."""
     jobs = []
     for path in sorted(sweep.glob(f"*/{JOB_SUMMARY}")):
         if path.stat().st_mtime >= since:
             jobs.append(JobSummary.model_validate_json(path.read_text(encoding="utf-8")))
+    return jobs
+
+
+def job_table(sweep: Path, since: float = 0.0) -> str:
+    """A row per job of the sweep folder (summaries written after `since`, a time.time()): the overrides
+    that tell the jobs apart, played, skipped, failed (with reasons)."""
+    jobs = job_summaries(sweep, since)
     if not jobs:
         return "no job of this sweep finished"
     common = set.intersection(*(set(j.overrides) for j in jobs)) if len(jobs) > 1 else set()

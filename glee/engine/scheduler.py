@@ -151,8 +151,8 @@ class Sweep:
             if batch:
                 try:
                     await asyncio.to_thread(self.sink.write, batch)
-                except BaseException:
-                    self.stop("the database write failed")  # no point playing games that cannot be kept
+                except BaseException as exc:
+                    self.stop(str(exc) or "the database write failed")  # no point playing games that cannot be kept
                     raise
 
     async def play_all(self) -> None:
@@ -238,7 +238,12 @@ async def run_async(
                     todo, store, factory, summary, config.max_games_in_flight, config.progress, config.run_timeout_s
                 )
                 await sweep.play_all()
-    finally:
+    except BaseException:
+        if own_sink:
+            with contextlib.suppress(Exception):  # the first error is the one to report
+                store.close()
+        raise
+    else:
         if own_sink:
             store.close()
     if config.progress:

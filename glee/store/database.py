@@ -18,7 +18,7 @@ import glee
 from glee.api_keys import scrub
 from glee.engine.plan import family_versions
 from glee.engine.record import GameRecord
-from glee.errors import ConfigError
+from glee.errors import ConfigError, StoreError
 from glee.store import schema
 from glee.store.writer import DONE, WriteSummary, write_games
 
@@ -45,7 +45,10 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     if read_only and not path.exists():
         raise ConfigError(f"db: no database at {path}")
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"db: cannot make the folder of {path}: {exc.strerror or exc}") from None
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
@@ -66,6 +69,27 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
         raise ConfigError(f"db: cannot open {path}: {first}") from None
 
 
+_FILE_SYSTEM = re.compile(r"No space left on device|Disk quota exceeded|Read-only file system|Input/output error")
+
+
+def is_file_system_fault(exc: BaseException) -> bool:
+    """A DuckDB error caused by the file system (DuckDB reports a full disk at commit as a
+    TransactionException), not by glee or the data."""
+    return isinstance(exc, duckdb.IOException | duckdb.FatalException) or bool(_FILE_SYSTEM.search(str(exc)))
+
+
+def write_failed(path: Path, exc: BaseException) -> StoreError:
+    """One line naming the file and the cause of a failed write (DuckDB's message, its first line)."""
+    text = str(exc).strip()
+    found = _FILE_SYSTEM.search(text)
+    cause = found.group(0) if found else None
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return StoreError(
+        f"db: cannot write {path}: {cause or first}; the batches written before are kept and the same "
+        f"command resumes once the cause is fixed"
+    )
+
+
 class Store:
     """A glee database: the tables, the views, the writer and the readers on one connection."""
 
@@ -83,7 +107,12 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self.con.close()
+        try:
+            self.con.close()
+        except duckdb.Error as exc:
+            if not is_file_system_fault(exc):  # a bug, not the disk: its own traceback
+                raise
+            raise write_failed(self.path, exc) from None
 
     def game_ids(self) -> set[str]:
         """Every game id in the database, whatever its status."""
@@ -130,12 +159,21 @@ class Store:
 
     def write(self, records: Sequence[GameRecord]) -> WriteSummary:
         """Insert finished games, one transaction for the batch (see glee.store.writer for replays)."""
-        return write_games(self.con, records, self.replaying)
+        try:
+            return write_games(self.con, records, self.replaying)
+        except duckdb.Error as exc:
+            if not is_file_system_fault(exc):  # a bug, not the disk: its own traceback
+                raise
+            raise write_failed(self.path, exc) from None
 
 
 def open_store(path: Path | str = Path("data/glee.duckdb"), read_only: bool = False) -> Store:
     """Open (and, for writing, create or migrate the schema of) a glee database."""
     con = connect(path, read_only)
     if not read_only:
-        schema.create(con)
+        try:
+            schema.create(con, path)
+        except BaseException:
+            con.close()
+            raise
     return Store(con, Path(path), read_only)

@@ -9,6 +9,7 @@ transcript is kept, so every table holds one game per game_id.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -153,7 +154,10 @@ def write_games(
                     cur.unregister("batch_rows")
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            # A failed COMMIT (a full disk) has already ended the transaction: the rollback's own
+            # error ("no transaction is active") must not hide the cause.
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
             raise
     summary.written = len(batch)
     summary.replaced = len(replace)
