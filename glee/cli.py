@@ -283,7 +283,12 @@ def merge_command(args: argparse.Namespace) -> int:
         f"merged {summary.shards} shards into {summary.out}: {summary.games_added} games added, "
         f"{summary.duplicates_dropped} duplicates dropped, {summary.failed_replaced} failed games replaced"
     )
-    return 0
+    if summary.bad:
+        print(f"glee: error: {len(summary.bad)} of {len(shards)} shards not merged:", file=sys.stderr)
+        for bad in summary.bad:
+            print(f"  {bad.path}: {bad.reason}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def show_command(args: argparse.Namespace) -> int:

@@ -118,3 +118,30 @@ def test_a_file_of_a_newer_schema_is_refused(tmp_path: Path) -> None:
     assert "has glee schema version 99, newer than this glee's 2" in result.stderr
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM runs").fetchone() == (1,)  # no run was added
+
+
+def test_merge_checks_every_shard_merges_the_good_ones_and_lists_the_bad(tmp_path: Path) -> None:
+    shards = []
+    for seed in range(3):
+        db = tmp_path / f"shard{seed}.duckdb"
+        made = glee("run", "game=bargaining", "n_games=20", f"seed={seed}", f"db={db}", *RANDOM_PAIR, cwd=tmp_path)
+        assert made.returncode == EXIT_OK, made.stderr
+        shards.append(db)
+    # The middle shard corrupted past its header (its data blocks), as a bad disk or a cut copy leaves it.
+    data = bytearray(shards[1].read_bytes())
+    assert len(data) > 300_000
+    data[270_000:290_000] = bytes(range(256)) * 78 + bytes(32)
+    shards[1].write_bytes(bytes(data))
+    theirs = tmp_path / "theirs.duckdb"
+    with duckdb.connect(str(theirs)) as con:
+        con.execute("CREATE TABLE games (id INTEGER)")
+    out = tmp_path / "merged.duckdb"
+    result = glee("merge", str(shards[0]), str(shards[1]), str(theirs), str(shards[2]), "--out", str(out), cwd=tmp_path)
+    assert result.returncode == EXIT_FAILED, result.stderr
+    assert result.stdout.startswith(f"merged 2 shards into {out}: 40 games added")
+    errors = result.stderr.strip().splitlines()
+    assert errors[0] == "glee: error: 2 of 4 shards not merged:" and len(errors) == 3, result.stderr
+    assert errors[1].startswith(f"  {shards[1]}: ") and errors[2].startswith(f"  {theirs}: ")
+    assert "not glee's" in errors[2] and "Traceback" not in result.stderr
+    with duckdb.connect(str(out), read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM games").fetchone() == (40, 2)
