@@ -13,7 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from glee.api_keys import refuse_secrets_in_config, refuse_secrets_in_overrides
+from glee.api_keys import refuse_env_interpolation, refuse_secrets_in_config, refuse_secrets_in_overrides
 from glee.backends.spec import EndpointSpec
 from glee.engine.specs import BaselineSpec, GameSet, PlayerSpec, RunConfig, beyond_baseline
 from glee.errors import ConfigError, validated
@@ -327,6 +327,7 @@ def validate(overrides: list[str], config_dir: Path | None = None) -> RunConfig:
         data = OmegaConf.to_container(cfg, resolve=False)
         assert isinstance(data, dict)
         data.pop("hydra", None)
+        refuse_env_interpolation(data)  # before anything is resolved (a player's name, a study title)
         resolved = OmegaConf.to_container(OmegaConf.create(data), resolve=True)
     except (HydraException, OmegaConfBaseException) as exc:
         raise explain_hydra(exc, [*search, *overrides]) from None

@@ -26,6 +26,7 @@ import openai
 from openai.types.chat import ChatCompletion
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from glee.api_keys import redact
 from glee.backends.base import backend_of
 from glee.backends.dialects import dialect, schema_kwargs
 from glee.backends.spec import EndpointSpec
@@ -165,7 +166,7 @@ class OpenAIEndpoint:
             return
         self.transport_failures += 1
         if self.transport_failures >= self.spec.down_after and self._down is None:
-            where = f"{self.label} at {self.base_url or 'the OpenAI API'}"
+            where = f"{self.label} at {redact(self.base_url) if self.base_url else 'the OpenAI API'}"
             self._down = EndpointDown(
                 f"{where}: marked down after {self.transport_failures} consecutive transport failures "
                 f"(endpoint.down_after={self.spec.down_after}; the last: {_describe(exc, self.spec.timeout_s)}); "
@@ -235,7 +236,7 @@ class OpenAIEndpoint:
         usage = reply.usage
         details = usage.prompt_tokens_details if usage is not None else None
         return LLMCall(
-            response=choice.message.content or "",
+            response=_redact(choice.message.content or "", self._client.api_key),
             model=reply.model or self.model,
             prompt_tokens=usage.prompt_tokens if usage is not None else None,
             completion_tokens=usage.completion_tokens if usage is not None else None,
@@ -278,7 +279,7 @@ class OpenAIEndpoint:
 
     def _translate(self, exc: BaseException, retries: int) -> InfrastructureError:
         """The glee error for what still failed after `retries` retries."""
-        where = f"{self.label} at {self.base_url or 'the OpenAI API'}"
+        where = f"{self.label} at {redact(self.base_url) if self.base_url else 'the OpenAI API'}"
         tries = f"persisted after {retries} retries"
         if isinstance(exc, MalformedReply):
             return InfrastructureError(f"{self.label}: MalformedReply {tries}: {exc}", kind="malformed_reply")
@@ -332,8 +333,9 @@ class OpenAIEndpoint:
 
 
 def _redact(text: str, key: str) -> str:
-    """`text` with the API key blanked out (some servers echo the key in their error messages)."""
-    return text.replace(key, "***") if key and key != LOCAL_API_KEY else text
+    """`text` with the API key blanked out (some servers echo the key in their error messages, a
+    misconfigured proxy in a 200 reply), and any other key-like text and URL password."""
+    return redact(text, key) if key and key != LOCAL_API_KEY else redact(text)
 
 
 def _describe(exc: BaseException, timeout_s: float) -> str:

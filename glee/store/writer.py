@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 from pydantic import BaseModel
 
+from glee.api_keys import redact
 from glee.engine.record import GameRecord, TurnRecord
 from glee.games import Outcome
 from glee.players.base import LLMCall
@@ -44,11 +45,23 @@ def _json(value: Any) -> str | None:
 # name, so that renaming a record field is a type error here (and a failing test), never a column
 # silently written NULL. tests/test_store.py checks that these columns are the tables' columns and
 # that every record field is written (or listed in NOT_WRITTEN).
+def _redacted(text: str | None) -> str | None:
+    """Stored text without key-like values or URL passwords (glee.api_keys.redact)."""
+    return None if text is None else redact(text)
+
+
+def _spec_json(spec: dict[str, Any] | None) -> str | None:
+    """The spec as JSON, a URL password in it blanked (keys never reach a spec: configs refuse them).
+    Redacted only when it holds a URL with credentials, so that the common case costs nothing."""
+    text = _json(spec)
+    return redact(text) if text is not None and "@" in text else text
+
+
 def game_row(r: GameRecord, tries: int) -> tuple[Any, ...]:
     return (
         r.game_id, r.run_id, r.family, _json(r.params), r.player_1, r.player_2, r.seed, r.replicate,
-        r.status, r.end_reason, r.rounds_played, r.started_at, r.finished_at, r.error, r.forfeit_seat,
-        r.source_id, r.conforms, r.conform_error, tries, _json(r.spec), r.error_kind,
+        r.status, r.end_reason, r.rounds_played, r.started_at, r.finished_at, _redacted(r.error), r.forfeit_seat,
+        r.source_id, r.conforms, r.conform_error, tries, _spec_json(r.spec), r.error_kind,
     )  # fmt: skip
 
 
@@ -58,7 +71,7 @@ def turn_row(game_id: str, t: TurnRecord) -> tuple[Any, ...]:
 
 def call_row(game_id: str, c: LLMCall) -> tuple[Any, ...]:
     return (
-        game_id, c.turn, c.seat, c.attempt, c.model, _json(c.request), c.response, c.error,
+        game_id, c.turn, c.seat, c.attempt, c.model, _json(c.request), c.response, _redacted(c.error),
         c.prompt_tokens, c.completion_tokens, c.cached_tokens, c.latency_ms, c.finish_reason,
         _json(c.parsed), c.rejection, c.opponent_text_cut,
     )  # fmt: skip
