@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from glee.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from tests.support.fault_server import FaultPlan, FaultServer
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+"""The exit statuses README.md promises (glee.cli.EXIT_*), spelled out so that they are checked."""
 
 GLEE = [str(Path(sys.executable).parent / "glee")]
 KEY_VAR = "GLEE_EXIT_CODES_KEY"

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from glee.api_keys import looks_like_key, redact
+from glee.api_keys import looks_like_key
 from glee.backends.spec import EndpointSpec
 from glee.config import validate
 from glee.engine.scheduler import run
@@ -42,6 +42,8 @@ NOT_KEYS = [
 
 @pytest.mark.parametrize("value", SHAPES)
 def test_key_shapes_are_recognised_and_refused_in_overrides(value: str) -> None:
+    from glee.api_keys import redact
+
     assert looks_like_key(value) and "***" in redact(f"the value {value} here")
     secret = value.split("@")[0].rsplit(":", 1)[-1] if "@" in value else value
     assert secret not in redact(f"the value {value} here")
@@ -53,6 +55,8 @@ def test_key_shapes_are_recognised_and_refused_in_overrides(value: str) -> None:
 
 @pytest.mark.parametrize("value", NOT_KEYS)
 def test_paths_model_names_and_plain_urls_are_not_keys(value: str) -> None:
+    from glee.api_keys import redact
+
     assert not looks_like_key(value) and redact(value) == value
 
 

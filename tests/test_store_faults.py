@@ -14,7 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from glee.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+"""The exit statuses README.md promises (glee.cli.EXIT_*), spelled out so that they are checked."""
+
 
 GLEE = [str(Path(sys.executable).parent / "glee")]
 RANDOM_PAIR = ["player_1=random", "player_2=random", "progress=false"]
@@ -145,3 +147,42 @@ def test_merge_checks_every_shard_merges_the_good_ones_and_lists_the_bad(tmp_pat
     assert "not glee's" in errors[2] and "Traceback" not in result.stderr
     with duckdb.connect(str(out), read_only=True) as con:
         assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM games").fetchone() == (40, 2)
+
+
+HOLDER = """
+import sys
+from pathlib import Path
+from glee.engine.scheduler import run
+from glee.store import open_store
+from tests.conftest import baseline, small_config
+store = open_store(Path(sys.argv[1]))  # a run's writer: its batches committed, the file still open
+run(small_config(store.path, [(baseline("random"), baseline("random"))], n_games=5), sink=store)
+print("writing", flush=True)
+sys.stdin.read()
+store.close()
+"""
+
+
+def test_show_report_and_sql_read_a_database_while_a_run_writes_it(tmp_path: Path) -> None:
+    db = tmp_path / "busy.duckdb"
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "writing"
+        notice = f"glee: {db} is being written by "
+        counted = glee("sql", str(db), "SELECT count(*) AS n FROM games", cwd=tmp_path)
+        assert counted.returncode == EXIT_OK, counted.stderr
+        assert "60" in counted.stdout and counted.stderr.startswith(notice)
+        assert f"(PID {holder.pid})" in counted.stderr
+        gid = glee("sql", str(db), "SELECT game_id FROM games LIMIT 1", cwd=tmp_path).stdout
+        game_id = next(w for w in gid.split() if len(w) >= 12 and w.isalnum())
+        shown = glee("show", game_id, "--db", str(db), cwd=tmp_path)
+        assert shown.returncode == EXIT_OK and game_id in shown.stdout, shown.stderr
+        report = glee("report", "--db", str(db), "--out", str(tmp_path / "r.html"), cwd=tmp_path)
+        assert report.returncode == EXIT_OK and (tmp_path / "r.html").stat().st_size > 1000, report.stderr
+    finally:
+        holder.communicate("")
+    assert holder.returncode == 0

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import platform
 import re
+import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +60,8 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
         if "lock" in text.lower():
             held = re.search(r"held in (.+?) \(PID (\d+)\)", text)
             who = f" by {held.group(1)} (PID {held.group(2)})" if held else ""
+            if read_only:  # a reader during a run: a snapshot copy of what is committed so far
+                return snapshot(path, who)
             raise ConfigError(
                 f"db: {path} is open for writing{who}; one process writes a database file - wait for it, "
                 f"or give this run its own file (db=...) and combine them with `glee merge`"
@@ -88,6 +94,50 @@ def write_failed(path: Path, exc: BaseException) -> StoreError:
         f"db: cannot write {path}: {cause or first}; the batches written before are kept and the same "
         f"command resumes once the cause is fixed"
     )
+
+
+_SNAPSHOTS: list[tempfile.TemporaryDirectory[str]] = []
+"""Snapshot copies this process opened, removed when it exits."""
+
+
+def _remove_snapshots() -> None:
+    for folder in _SNAPSHOTS:
+        folder.cleanup()
+
+
+def snapshot(path: Path, who: str = "", tries: int = 3) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a copy of `path` and its WAL, for reading a database that a run is
+    writing (DuckDB lets one process open a file while another writes it not at all). The writer
+    appends each committed batch to the WAL, so the copy holds every batch committed before it,
+    as after a crash; a copy torn by a checkpoint in progress fails to open and is taken again.
+    One line on stderr says that a snapshot is read."""
+    last: Exception | None = None
+    for _ in range(tries):
+        folder = tempfile.TemporaryDirectory(prefix="glee-snapshot-")
+        copy = Path(folder.name) / path.name
+        try:
+            shutil.copyfile(path, copy)
+            wal = path.with_name(path.name + ".wal")
+            if wal.exists():
+                shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+            con = duckdb.connect(str(copy), read_only=False)  # replays the copied WAL into the copy
+            con.execute("CHECKPOINT")
+            con.close()
+            con = duckdb.connect(str(copy), read_only=True)
+        except (OSError, duckdb.Error) as exc:
+            last = exc
+            folder.cleanup()
+            continue
+        _SNAPSHOTS.append(folder)
+        if len(_SNAPSHOTS) == 1:
+            atexit.register(_remove_snapshots)
+        print(
+            f"glee: {path} is being written{who}; reading a snapshot of it taken at "
+            f"{datetime.now().astimezone():%H:%M:%S}",
+            file=sys.stderr,
+        )
+        return con
+    raise ConfigError(f"db: {path} is being written{who} and no snapshot of it could be read: {last}")
 
 
 class Store:
