@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -207,10 +207,10 @@ class Store:
             ],
         )
 
-    def write(self, records: Sequence[GameRecord]) -> WriteSummary:
+    def write(self, records: Sequence[GameRecord], overwrite: Collection[str] = ()) -> WriteSummary:
         """Insert finished games, one transaction for the batch (see glee.store.writer for replays)."""
         try:
-            return write_games(self.con, records, self.replaying)
+            return write_games(self.con, records, {*overwrite, *self.replaying})
         except duckdb.Error as exc:
             if not is_file_system_fault(exc):  # a bug, not the disk: its own traceback
                 raise

@@ -19,14 +19,14 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from glee.api_keys import redact
-from glee.engine.record import GameRecord, TurnRecord
+from glee.engine.record import GameRecord, HumanAnswer, TurnRecord
 from glee.games import Outcome
 from glee.players.base import LLMCall
 
 DONE = ("completed", "forfeit", "abandoned", "context_overflow", "request_rejected")
 """Statuses not played or written again unless a run asks (RunConfig.replay): a person who left is
 not brought back by a resume, and a prompt that outgrew its model outgrows it again."""
-WRITTEN = ("games", "turns", "llm_calls", "outcomes")
+WRITTEN = ("games", "turns", "llm_calls", "outcomes", "human_answers")
 
 
 class WriteSummary(BaseModel):
@@ -66,7 +66,13 @@ def game_row(r: GameRecord, tries: int) -> tuple[Any, ...]:
 
 
 def turn_row(game_id: str, t: TurnRecord) -> tuple[Any, ...]:
-    return (game_id, t.turn, t.round, t.seat, t.kind, _json(t.action), t.message, t.valid)
+    return (
+        game_id, t.turn, t.round, t.seat, t.kind, _json(t.action), t.message, t.valid, t.shown_at, t.answered_at,
+    )  # fmt: skip
+
+
+def answer_row(game_id: str, a: HumanAnswer) -> tuple[Any, ...]:
+    return (game_id, a.turn, a.seat, a.attempt, a.shown_at, a.answered_at, a.answer, _json(a.parsed), a.rejection)
 
 
 def call_row(game_id: str, c: LLMCall) -> tuple[Any, ...]:
@@ -90,7 +96,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "status", "end_reason", "rounds_played", "started_at", "finished_at", "error", "forfeit_seat",
         "source_id", "conforms", "conform_error", "tries", "spec", "error_kind",
     ),
-    "turns": ("game_id", "turn", "round", "seat", "kind", "action", "message", "valid"),
+    "turns": (
+        "game_id", "turn", "round", "seat", "kind", "action", "message", "valid", "shown_at", "answered_at",
+    ),
     "llm_calls": (
         "game_id", "turn", "seat", "attempt", "model", "request", "response", "error",
         "prompt_tokens", "completion_tokens", "cached_tokens", "latency_ms", "finish_reason",
@@ -100,22 +108,26 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "game_id", "payoff_1", "payoff_2", "self_gain_1", "self_gain_2", "efficiency", "fairness",
         "agreement", "end_reason", "rounds", "forfeit_seat", "extras",
     ),
+    "human_answers": (
+        "game_id", "turn", "seat", "attempt", "shown_at", "answered_at", "answer", "parsed", "rejection",
+    ),
 }  # fmt: skip
 """The columns the row functions above fill, in their order (the tables may order theirs differently)."""
 
-NOT_WRITTEN = {"games": {"turns", "calls", "outcome"}}
+NOT_WRITTEN = {"games": {"turns", "calls", "answers", "outcome"}}
 """Record fields that are not columns of their table (they are rows of the other tables)."""
 
 
 def _rows(records: Sequence[GameRecord], tries: dict[str, int]) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {table: [] for table in WRITTEN}
-    games, turns, calls, outcomes = (out[t] for t in WRITTEN)
+    games, turns, calls, outcomes, answers = (out[t] for t in WRITTEN)
     for r in records:
         games.append(game_row(r, tries.get(r.game_id, 0) + 1))
         turns.extend(turn_row(r.game_id, t) for t in r.turns)
         calls.extend(call_row(r.game_id, c) for c in r.calls)
         if r.outcome is not None:
             outcomes.append(outcome_row(r.game_id, r.outcome))
+        answers.extend(answer_row(r.game_id, a) for a in r.answers)
     return out
 
 
@@ -126,10 +138,11 @@ def _arrow(table: str, rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Tab
 
 
 def write_games(
-    con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord], replaying: Collection[str] = ()
+    con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord], overwrite: Collection[str] = ()
 ) -> WriteSummary:
-    """Insert finished games in one transaction: all of the batch or nothing. A game already done is
-    skipped, unless its id is in `replaying` (a run asked to play it again): then it is replaced.
+    """Insert finished games in one transaction: all of the batch or nothing. A stored game that is
+    done is kept unless its id is in `overwrite` (a game with people, written as it goes, or one a
+    run asked to play again: RunConfig.replay).
 
     The writer works on its own cursor, so results a reader left open on `con` do not get in its way.
     """
@@ -150,7 +163,7 @@ def write_games(
             }
             batch: dict[str, GameRecord] = {}
             for r in records:
-                done = existing.get(r.game_id, ("", 0))[0] in DONE and r.game_id not in replaying
+                done = existing.get(r.game_id, ("", 0))[0] in DONE and r.game_id not in overwrite
                 if r.game_id in batch or done:
                     summary.skipped += 1
                 else:
