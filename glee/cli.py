@@ -34,6 +34,30 @@ from glee.config import (
 )
 from glee.errors import ConfigError, GleeError
 
+# --- exit statuses ---------------------------------------------------------------------------
+
+EXIT_OK = 0
+"""Every planned game is done (completed, forfeit, or a terminal status such as context_overflow)."""
+EXIT_FAILED = 1
+"""Something did not work: a planned game failed or was not played (the same command plays it
+again), an endpoint was down, a database write failed, a merge skipped a shard."""
+EXIT_BAD_INPUT = 2
+"""Bad input (a key, value, path or file), before anything was played or written."""
+EXIT_INTERRUPTED = 130
+"""Interrupted (Ctrl-C); finished games are kept and the same command resumes."""
+
+
+def exit_status(summary: Any) -> int:
+    """The exit status of a run (a glee.engine.RunSummary)."""
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if summary.error or summary.failed or summary.unplayed else EXIT_OK
+
+
+_sweep_status = EXIT_OK
+"""The worst exit status of the jobs of a `glee run -m` (set by SweepEnd)."""
+
+
 # --- glee run --------------------------------------------------------------------------------
 
 
@@ -47,9 +71,13 @@ class SweepEnd(Callback):
         self.started = time.time()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from glee.sweeps import job_table
+        from glee.sweeps import job_summaries, job_table
 
+        global _sweep_status
         sweep_dir = config.hydra.sweep.dir
+        jobs = job_summaries(Path(sweep_dir), since=self.started - 1)
+        if any(job.failed or job.unplayed or job.error for job in jobs):
+            _sweep_status = EXIT_FAILED
         print(f"\n{job_table(Path(sweep_dir), since=self.started - 1)}")
         print(f"\nshards: {sweep_dir}/*/{SHARD_NAME}\nmerge them: glee merge {sweep_dir} --out {config.db}")
 
@@ -83,12 +111,16 @@ def _job(cfg: DictConfig) -> None:
         if not config.progress:  # with its progress bar, run() prints this itself
             print(summary.text(), file=sys.stderr)
         if summary.error:
-            raise GleeError(summary.error)
+            print(f"glee: error: {summary.error}", file=sys.stderr)
+            raise SystemExit(exit_status(summary))
+    except ConfigError as exc:
+        print(f"glee: error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT) from None
     except GleeError as exc:
         print(f"glee: error: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_FAILED) from None
     if sweep:
-        return
+        return  # the sweep's status comes from every job's summary (SweepEnd)
     from glee.analysis.summary import agent_table, example_query
     from glee.engine import plan
 
@@ -96,6 +128,16 @@ def _job(cfg: DictConfig) -> None:
     print(agent_table(config.db, game_ids=[spec.game_id for spec in plan(config)]))
     print()
     print(example_query(config.db))
+    status = exit_status(summary)
+    if status == EXIT_INTERRUPTED:
+        raise SystemExit(status)
+    if status != EXIT_OK:
+        print(
+            f"glee: error: {summary.failed} failed and {summary.unplayed} not played of {summary.planned} planned "
+            f"games; the same command plays them again",
+            file=sys.stderr,
+        )
+        raise SystemExit(status)
 
 
 _HYDRA_INFO_FLAGS = ("--hydra-help", "--version", "--info", "-i", "--shell-completion", "-sc")
@@ -240,13 +282,15 @@ def run_command(args: list[str]) -> int:
     entry = hydra.main(config_path=str(CONFIG_DIR), config_name=PRIMARY, version_base="1.3")(_job)
     saved = sys.argv
     sys.argv = [saved[0] if saved else "glee", *args]
+    global _sweep_status
+    _sweep_status = EXIT_OK
     try:
         entry()
     except SystemExit as exc:
-        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_FAILED
     finally:
         sys.argv = saved
-    return 0
+    return _sweep_status
 
 
 # --- the other subcommands -------------------------------------------------------------------
@@ -279,7 +323,12 @@ def merge_command(args: argparse.Namespace) -> int:
         f"merged {summary.shards} shards into {summary.out}: {summary.games_added} games added, "
         f"{summary.duplicates_dropped} duplicates dropped, {summary.failed_replaced} failed games replaced"
     )
-    return 0
+    if summary.bad:
+        print(f"glee: error: {len(summary.bad)} of {len(shards)} shards not merged:", file=sys.stderr)
+        for bad in summary.bad:
+            print(f"  {bad.path}: {bad.reason}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def status_command(args: argparse.Namespace) -> int:
@@ -481,16 +530,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The `glee` command; returns the exit status (0 ok, 1 failed, 2 bad input)."""
+    """The `glee` command; returns the exit status (EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED)."""
     args = sys.argv[1:] if argv is None else list(argv)
     if args and args[0] == "run":
         return run_command(args[1:])
     parsed = _parser().parse_args(args)
     try:
         return int(parsed.handler(parsed))
+    except ConfigError as exc:
+        print(f"glee: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except GleeError as exc:
         print(f"glee: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from glee.api_keys import refuse_secrets_in_config, refuse_secrets_in_overrides
+from glee.api_keys import refuse_env_interpolation, refuse_secrets_in_config, refuse_secrets_in_overrides
 from glee.backends.spec import EndpointSpec
 from glee.engine.specs import BaselineSpec, GameSet, PlayerSpec, RunConfig, beyond_baseline
 from glee.errors import ConfigError, validated
@@ -42,6 +42,8 @@ RUN_KEYS = (
     "workers",
     "shard",
     "progress",
+    "run_timeout_s",
+    "replay",
 )
 
 
@@ -250,7 +252,18 @@ def to_run_config(
         raise ConfigError(f"{unknown[0]}: unknown key; allowed: {', '.join(sorted(RUN_KEYS))}")
     fields: dict[str, Any] = {
         k: data[k]
-        for k in ("swap_seats", "n_games", "seed", "db", "max_games_in_flight", "workers", "shard", "progress")
+        for k in (
+            "swap_seats",
+            "n_games",
+            "seed",
+            "db",
+            "max_games_in_flight",
+            "workers",
+            "shard",
+            "progress",
+            "run_timeout_s",
+            "replay",
+        )
         if k in data
     }
     fields["experiment"] = experiment
@@ -364,6 +377,7 @@ def validate(overrides: list[str], config_dir: Path | None = None) -> RunConfig:
         data = OmegaConf.to_container(cfg, resolve=False)
         assert isinstance(data, dict)
         data.pop("hydra", None)
+        refuse_env_interpolation(data)  # before anything is resolved (a player's name, a study title)
         resolved = OmegaConf.to_container(OmegaConf.create(data), resolve=True)
     except (HydraException, OmegaConfBaseException) as exc:
         raise explain_hydra(exc, [*search, *overrides]) from None

@@ -39,6 +39,13 @@ class ConfigError(GleeError, ValueError):
     """A parameter, config key or override is wrong: names the field, the value and what is allowed."""
 
 
+class StoreError(GleeError):
+    """The database could not be written (a full disk, a lost file system): names the file and the cause.
+
+    Each batch is one transaction, so the file keeps every batch written before; the same command resumes.
+    """
+
+
 class IllegalAction(GleeError, ValueError):
     """An action the rules do not allow in the current state (a player fault, not a bug)."""
 
@@ -96,12 +103,15 @@ class InfrastructureError(GleeError):
 
     kind: ErrorKind = "transport"
     attempts: list[Any]
+    prompt_tokens: int | None
+    """The prompt's length in tokens when the server said it (a context overflow), else None."""
 
-    def __init__(self, *args: object, kind: ErrorKind | None = None) -> None:
+    def __init__(self, *args: object, kind: ErrorKind | None = None, prompt_tokens: int | None = None) -> None:
         super().__init__(*args)
         if kind is not None:
             self.kind = kind
         self.attempts = []
+        self.prompt_tokens = prompt_tokens
 
 
 class EndpointDown(InfrastructureError):

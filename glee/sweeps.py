@@ -34,7 +34,7 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-NOT_PLAYED = ("progress", "max_games_in_flight", "workers")
+NOT_PLAYED = ("progress", "max_games_in_flight", "workers", "run_timeout_s", "replay")
 """Top-level keys that change how a job runs, not what it plays (also left out of job folder names)."""
 
 
@@ -80,15 +80,15 @@ class ShardSink:
         self.path = shard
         self.target = target
 
-    def done_ids(self) -> set[str]:
+    def done_ids(self, replay: Sequence[str] = ()) -> set[str]:
         from glee.errors import ConfigError
         from glee.store import open_store
 
-        done = self.store.done_ids()
+        done = self.store.done_ids(replay)
         if self.target.exists() and self.target.resolve() != self.store.path.resolve():
             try:
                 with open_store(self.target, read_only=True) as target:
-                    done |= target.done_ids()
+                    done |= target.done_ids(replay)
             except ConfigError:
                 pass  # being written by another process: the shard alone decides
         return done
@@ -162,6 +162,7 @@ class JobSummary(BaseModel):
     played: int
     skipped: int
     failed: int
+    unplayed: int = 0
     failures: dict[str, int] = Field(default_factory=dict)
     error: str | None = None
 
@@ -172,19 +173,26 @@ def write_job_summary(job_dir: Path, overrides: list[str], summary: RunSummary) 
         played=summary.played,
         skipped=summary.skipped,
         failed=summary.failed,
+        unplayed=summary.unplayed,
         failures=summary.failures,
         error=summary.error,
     )
     (job_dir / JOB_SUMMARY).write_text(job.model_dump_json(indent=1), encoding="utf-8")
 
 
-def job_table(sweep: Path, since: float = 0.0) -> str:
-    """A row per job of the sweep folder (summaries written after `since`, a time.time()): the overrides
-    that tell the jobs apart, played, skipped, failed (with reasons)."""
+def job_summaries(sweep: Path, since: float = 0.0) -> list[JobSummary]:
+    """The summaries of the jobs of the sweep folder written after `since` (a time.time())."""
     jobs = []
     for path in sorted(sweep.glob(f"*/{JOB_SUMMARY}")):
         if path.stat().st_mtime >= since:
             jobs.append(JobSummary.model_validate_json(path.read_text(encoding="utf-8")))
+    return jobs
+
+
+def job_table(sweep: Path, since: float = 0.0) -> str:
+    """A row per job of the sweep folder (summaries written after `since`, a time.time()): the overrides
+    that tell the jobs apart, played, skipped, failed (with reasons)."""
+    jobs = job_summaries(sweep, since)
     if not jobs:
         return "no job of this sweep finished"
     common = set.intersection(*(set(j.overrides) for j in jobs)) if len(jobs) > 1 else set()

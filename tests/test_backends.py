@@ -178,7 +178,7 @@ async def test_a_transient_fault_is_retried_and_the_call_succeeds(
         ("rate_limit", "RateLimitError", "rate_limit"),
         ("server_error", "InternalServerError", "server_error"),
         ("reset", "APIConnectionError", "transport"),
-        ("hang", "APITimeoutError", "timeout"),
+        ("hang", "CallTimeout", "timeout"),
         ("malformed", "MalformedReply", "malformed_reply"),
         ("empty", "MalformedReply", "malformed_reply"),
     ],

@@ -292,7 +292,8 @@ def test_key_like_values_are_found_in_configs() -> None:
     )
     assert looks_like_key("hf_abcdefghijklmnopqrstuvwxyz12")
     assert not looks_like_key("SmolLM2-135M-Instruct")
-    assert not looks_like_key("0123456789abcdef0123456789abcdef")  # a hex digest (e.g. a game id) is no key
+    assert not looks_like_key("0123456789abcdef")  # a game id (16 hex digits) is no key
+    assert looks_like_key("0123456789abcdef0123456789abcdef")  # 32 hex digits: an Azure key's shape
 
 
 # --- run, show, merge ------------------------------------------------------------------------

@@ -45,7 +45,7 @@ TRANSIENT: dict[Fault, float] = {
 }
 """15 % of requests: every fault a retry cures."""
 PERMANENT: dict[Fault, float] = {"context_length": 0.004}
-"""A fault no retry cures (400): its game is failed, with the reason."""
+"""A fault no retry cures (400): its game ends as context_overflow, with the reason."""
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def played(db: Path) -> dict[str, Any]:
                 "prompt_tokens, completion_tokens, finish_reason FROM llm_calls ORDER BY game_id, turn, attempt"
             ),
             "outcomes": by_game("SELECT * FROM outcomes"),
-            "errors": by_game("SELECT game_id, error FROM games WHERE status = 'failed'"),
+            "errors": by_game("SELECT game_id, error FROM games WHERE status NOT IN ('completed', 'forfeit')"),
         }
 
 
@@ -108,9 +108,9 @@ def test_transient_faults_lose_no_game_and_change_no_outcome(tmp_path: Path, fau
     # None lost: one row per planned game, in both runs.
     assert set(a["games"]) == set(b["games"]) == planned
     assert faulty.played == 504 and faulty.error is None
-    # Failed only for what no retry cures, and only a few.
+    # Ended without an outcome only for what no retry cures (context_overflow), and only a few.
     failed = set(a["errors"])
-    assert faulty.failed == len(failed) <= permanent
+    assert faulty.failed == 0 and faulty.context_overflow == len(failed) <= permanent
     for (error,) in (row[0] for row in a["errors"].values()):
         assert "context length exceeded" in error, error
     # A failed game keeps its model calls, the failed call last with its error.
@@ -123,8 +123,9 @@ def test_transient_faults_lose_no_game_and_change_no_outcome(tmp_path: Path, fau
     for table in ("games", "turns", "calls", "outcomes"):
         differ = [gid for gid in done if a[table].get(gid) != b[table].get(gid)]
         assert differ == [], (table, differ[:3])
-    # Resume plays the failed games again; without faults they finish like the clean run's.
-    again = run(config)
+    # Resume leaves them be; asked to replay them, without faults they finish like the clean run's.
+    assert run(config).played == 0
+    again = run(config.model_copy(update={"replay": ["context_overflow"]}))
     assert (again.skipped, again.played, again.failed) == (504 - len(failed), len(failed), 0)
     a = played(config.db)
     for table in ("games", "turns", "calls", "outcomes"):
@@ -205,15 +206,17 @@ def test_a_failed_game_carries_the_kind_of_fault_that_stopped_it(
     tmp_path: Path, fault_server: FaultServer, fault: Fault, kind: str
 ) -> None:
     """Every request answered with one fault and no retries: each game that was played is failed
-    with the kind the endpoint raised (games.error_kind), which nothing reads out of the message."""
-    player = llm(fault_server, max_retries=0, timeout_s=1.0)
+    with the kind the endpoint raised (games.error_kind), which nothing reads out of the message.
+    The breaker is kept shut (down_after): tests/test_bounded_calls.py shows it opening."""
+    player = llm(fault_server, max_retries=0, timeout_s=1.0, down_after=1000)
     config = small_config(tmp_path / f"{fault}.duckdb", [(player, baseline("spe"))], max_games_in_flight=12)
     fault_server.set_plan(FaultPlan(rates={fault: 1.0}, hang_s=3.0))
     summary = run(config)
-    assert summary.completed == summary.forfeit == 0 and summary.failed >= 1
+    status = "context_overflow" if kind == "context_length" else "failed"  # a terminal status of its own
+    assert summary.completed == summary.forfeit == 0 and summary.played >= 1
     with open_store(config.db, read_only=True) as store:
         kinds = store.con.execute("SELECT status, error_kind, count(*) FROM games GROUP BY ALL").fetchall()
-    assert kinds == [("failed", kind, summary.failed)]
+    assert kinds == [(status, kind, summary.played)]
     assert (summary.error is not None) == (kind == "endpoint_down")
 
 

@@ -20,7 +20,13 @@ from scipy import stats
 from glee.analysis.frames import METRICS, metric_columns
 from glee.errors import ConfigError
 
-GAME_COUNTS = {"completed": "completed", "forfeit_games": "forfeit", "failed": "failed"}
+GAME_COUNTS = {
+    "completed": "completed",
+    "forfeit_games": "forfeit",
+    "failed": "failed",
+    "context_overflow": "context_overflow",
+    "request_rejected": "request_rejected",
+}
 """metric_table column -> the game status it counts."""
 
 

@@ -32,10 +32,18 @@ class EndpointSpec(BaseModel):
     max_concurrency: int = Field(32, ge=1)
     """Requests in flight at once to this endpoint."""
     timeout_s: float = Field(120.0, gt=0)
+    """Wall-clock deadline of one request: connecting, waiting and reading the whole body, however
+    slowly it trickles in. Each retry has its own."""
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     """The openai client's HTTP transport: aiohttp (`openai[aiohttp]`, less CPU per call: BENCHMARKS.md,
     `client_cpu_ms_per_call`) or httpx, the client's own default, kept as the fallback."""
     max_retries: int = Field(6, ge=0)
+    retry_after_max_s: float = Field(120.0, ge=0)
+    """The longest Retry-After (429/503) glee waits before a retry; a server asking for longer fails
+    the call at once, saying so."""
+    down_after: int = Field(8, ge=1)
+    """Consecutive transport failures (timeouts, refused or reset connections) after which the endpoint
+    is marked down: its calls in flight and every later one fail at once with one message."""
     engine_args: dict[str, Any] = {}
     """Managed servers: extra server arguments, e.g. tensor_parallel_size, gpu_memory_utilization,
     max_model_len, dtype (vllm) or n_ctx, n_threads (llamacpp)."""
@@ -59,15 +67,9 @@ class EndpointSpec(BaseModel):
     def transport_fields(self) -> set[str]:
         """Fields that change how requests travel, not what is played (left out of game ids)."""
         return {
-            "base_url",
-            "api_key_env",
-            "max_concurrency",
-            "timeout_s",
-            "http_client",
-            "max_retries",
-            "startup_timeout_s",
-            "launch",
-        }
+            "base_url", "api_key_env", "max_concurrency", "timeout_s", "http_client", "max_retries",
+            "retry_after_max_s", "down_after", "startup_timeout_s", "launch",
+        }  # fmt: skip
 
     def model_engine_args(self) -> dict[str, Any]:
         """The engine arguments that can change a model's replies (part of game ids): all but the

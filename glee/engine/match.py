@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from glee.engine.record import GameRecord, HumanAnswer, TurnRecord
+from glee.engine.record import TERMINAL_FAULTS, GameRecord, HumanAnswer, TurnRecord
 from glee.engine.specs import GameSpec, PlayerSpec
 from glee.errors import ErrorKind, GameAbandoned, InfrastructureError
 from glee.games import GameState, Params, Seat, new_game, variant_metrics
@@ -142,6 +142,9 @@ async def play(
         error, error_kind = f"{type(exc).__name__}: {exc}", exc.kind
     except InfrastructureError as exc:
         error, error_kind = f"{type(exc).__name__}: {exc}", exc.kind
+        if exc.kind in TERMINAL_FAULTS and (seat == 1 or seat == 2):  # which seat outgrew the model, and by how much
+            tokens = f", prompt_tokens {exc.prompt_tokens}" if exc.prompt_tokens is not None else ""
+            error = f"seat {seat}{tokens}: {error}"
         if exc.attempts and (seat == 1 or seat == 2):  # the failing turn's calls, the failed one last
             calls += _calls(Decision(action=None, attempts=exc.attempts), len(state.turns) + 1, seat)
     except Exception:  # a rules or player bug: this game fails, the sweep goes on
@@ -164,7 +167,7 @@ def _record(
     """The game as the store keeps it: ended (error None), failed or abandoned (with its error)."""
     turns = _turns(state, times) + ([forfeit_turn] if forfeit_turn else [])
     if error is not None:
-        status = "abandoned" if error_kind == "abandoned" else "failed"
+        status = TERMINAL_FAULTS.get(error_kind, "failed") if error_kind else "failed"
         outcome = None
     else:
         outcome = state.outcome()

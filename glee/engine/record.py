@@ -7,18 +7,30 @@ store's single writer inserts them. Column names match DESIGN.md's storage contr
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
 from glee.errors import ErrorKind
-from glee.games import Family, Metrics, Outcome, TurnKind
+from glee.games import EndReason, Family, Metrics, Outcome, TurnKind
 from glee.players.base import LLMCall
 
-GameStatus = Literal["completed", "forfeit", "failed", "abandoned"]
+GameStatus = Literal["completed", "forfeit", "failed", "abandoned", "context_overflow", "request_rejected"]
 """completed: played to its end; forfeit: a seat gave no valid action (in metrics as a forfeit);
 failed: infrastructure or a bug stopped it (left out of metrics, played again on resume);
-abandoned: a human player left mid-game (left out of metrics, its turns so far kept, never replayed)."""
+abandoned: a human player left mid-game (left out of metrics, its turns so far kept, never replayed);
+context_overflow: a seat's prompt outgrew the model's context (HTTP 400), a property of the game and
+the model, not of the infrastructure; request_rejected: another HTTP 400/422 that no retry cures.
+Both are terminal like abandoned: counted, left out of metrics, replayed only when asked
+(RunConfig.replay)."""
+TERMINAL_FAULTS: dict[ErrorKind, GameStatus] = {
+    "context_length": "context_overflow",
+    "request_rejected": "request_rejected",
+    "abandoned": "abandoned",
+}
+"""Error kinds that end a game with a status of their own instead of `failed` (never replayed by default)."""
+REPLAYABLE: tuple[str, ...] = tuple(dict.fromkeys((*get_args(GameStatus), *get_args(EndReason))))
+"""What RunConfig.replay may name: a status or an end reason."""
 
 
 class TurnRecord(BaseModel):

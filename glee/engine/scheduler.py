@@ -42,7 +42,7 @@ QUEUE = 4 * BATCH
 class GameSink(Protocol):
     """Where finished games go: glee.store.Store, or anything with the same four methods."""
 
-    def done_ids(self) -> set[str]: ...
+    def done_ids(self, replay: Sequence[str] = ()) -> set[str]: ...
 
     def begin_run(
         self, run_id: str, config: dict[str, Any], experiment: str | None = None, versions: dict[str, Any] | None = None
@@ -69,6 +69,7 @@ class Sweep:
         in_flight: int,
         progress: bool,
         progress_file: ProgressFile | None = None,
+        timeout_s: float | None = None,
     ) -> None:
         self.specs: Iterator[GameSpec] = iter(todo)
         self.progress_file = progress_file
@@ -84,6 +85,7 @@ class Sweep:
         self.in_flight = max(1, min(in_flight, len(todo)))
         self.queue: asyncio.Queue[GameRecord | None] = asyncio.Queue(QUEUE)
         self.stopping = False
+        self.timeout_s = timeout_s
         self.workers: list[asyncio.Task[None]] = []
         self.bar = tqdm(total=len(todo), unit="game", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         self.started = time.perf_counter()
@@ -115,6 +117,10 @@ class Sweep:
             s.completed += 1
         elif record.status == "forfeit":
             s.forfeit += 1
+        elif record.status == "context_overflow":
+            s.context_overflow += 1
+        elif record.status == "request_rejected":
+            s.request_rejected += 1
         else:
             s.failed += 1
             reason = failure_reason(record.error, record.error_kind)
@@ -125,7 +131,8 @@ class Sweep:
             s.completion_tokens += call.completion_tokens or 0
         self.bar.update(1)
         if self.progress_file is not None:
-            self.progress_file.update(s.skipped + s.completed + s.forfeit, s.failed, self.dispatched - s.played)
+            done = s.skipped + s.completed + s.forfeit + s.context_overflow + s.request_rejected
+            self.progress_file.update(done, s.failed, self.dispatched - s.played)
         now = time.perf_counter()
         if now - self.last_postfix > 0.5:
             self.last_postfix = now
@@ -168,8 +175,8 @@ class Sweep:
             if batch:
                 try:
                     await asyncio.to_thread(self.sink.write, batch)
-                except BaseException:
-                    self.stop("the database write failed")  # no point playing games that cannot be kept
+                except BaseException as exc:
+                    self.stop(str(exc) or "the database write failed")  # no point playing games that cannot be kept
                     raise
 
     async def play_all(self, feed: Coroutine[Any, Any, None] | None = None) -> None:
@@ -190,6 +197,13 @@ class Sweep:
         if self.handle_interrupts:
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or no signals
                 loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        bound = None
+        if self.timeout_s is not None:
+            reason = (
+                f"run_timeout_s={self.timeout_s:g} reached: no more games started, those in flight cancelled "
+                f"(the same command plays them on resume)"
+            )
+            bound = loop.call_later(self.timeout_s, self.stop, reason)
         writer = asyncio.create_task(self.writer())
         try:
             if feed is not None:
@@ -202,6 +216,8 @@ class Sweep:
                 if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                     raise result
         finally:
+            if bound is not None:
+                bound.cancel()
             if self.handle_interrupts:
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(signal.SIGINT)
@@ -233,7 +249,7 @@ async def run_async(
     store = _default_sink(config.db) if sink is None else sink
     tracker: ProgressFile | None = None
     try:
-        done = store.done_ids()
+        done = store.done_ids(config.replay) if config.replay else store.done_ids()
         todo = [s for s in specs if s.game_id not in done]
         summary = RunSummary(run_id=new_run_id(), db=config.db, planned=len(specs), skipped=len(specs) - len(todo))
         recorded = config.model_dump(mode="json")
@@ -259,18 +275,34 @@ async def run_async(
                 summary.workers = workers
                 if tracker is not None:
                     tracker.state.workers = workers
-                sweep = Sweep(todo, store, factory, summary, config.max_games_in_flight, config.progress, tracker)
+                sweep = Sweep(
+                    todo,
+                    store,
+                    factory,
+                    summary,
+                    config.max_games_in_flight,
+                    config.progress,
+                    progress_file=tracker,
+                    timeout_s=config.run_timeout_s,
+                )
                 if workers == 1:
                     await sweep.play_all()
                 else:
                     in_flight = config.max_games_in_flight
                     await sweep.play_all(play_in_processes(sweep, todo, endpoints, workers, in_flight, summary.run_id))
+    except BaseException:
+        if own_sink:
+            with contextlib.suppress(Exception):  # the first error is the one to report
+                store.close()
+        raise
+    else:
+        if own_sink:
+            store.close()
     finally:
         if tracker is not None:
             finished = summary.skipped + summary.completed + summary.forfeit
+            finished += summary.context_overflow + summary.request_rejected
             tracker.finish(finished, summary.failed, summary.interrupted, summary.error)
-        if own_sink:
-            store.close()
     if config.progress:
         print(summary.text(), file=sys.stderr)
     return summary

@@ -310,12 +310,29 @@ class RunConfig(BaseModel):
     """Play only this shard of the plan (`shard=K/N`); `shards=N` on the command line runs all N as a sweep."""
     progress: bool = True
     """Show a progress bar on stderr."""
+    run_timeout_s: float | None = Field(None, gt=0)
+    """The run's own bound: after this many seconds of play no game is started and those in flight
+    are cancelled (played again on resume); the run ends as stopped, with a non-zero exit status."""
+    replay: list[str] = Field(default_factory=list)
+    """Statuses or end reasons of stored games to play again (their rows are replaced), e.g.
+    `[forfeit]` after a misconfigured endpoint, or `[context_overflow]` with a larger context.
+    Failed games are always played again; recorded with the run's config in `runs.config`."""
     overrides: list[str] = Field(default_factory=list)
     """The command-line overrides it was composed from (recorded in runs.overrides; nothing played depends on them)."""
 
     @field_serializer("shard")
     def _shard_text(self, shard: Shard | None) -> str | None:
         return None if shard is None else str(shard)
+
+    @field_validator("replay")
+    @classmethod
+    def _replayable(cls, replay: list[str]) -> list[str]:
+        from glee.engine.record import REPLAYABLE
+
+        for value in replay:
+            if value not in REPLAYABLE:
+                raise ValueError(f"{value!r} is neither a status nor an end reason; allowed: {', '.join(REPLAYABLE)}")
+        return replay
 
     @field_validator("pairs")
     @classmethod
@@ -353,10 +370,14 @@ class RunSummary(BaseModel):
     failed: int = 0
     workers: int = 1
     """Processes that played the games (workers=N)."""
+    context_overflow: int = 0
+    """Games ended by a prompt that outgrew the model (status context_overflow; not replayed unless asked)."""
+    request_rejected: int = 0
+    """Games ended by another HTTP 400/422 (status request_rejected; not replayed unless asked)."""
     interrupted: bool = False
     """Stopped by Ctrl-C before every planned game was played."""
     error: str | None = None
-    """Why the run stopped early (an endpoint that cannot work), if it did."""
+    """Why the run stopped early (an endpoint that cannot work, run_timeout_s reached), if it did."""
     failures: dict[str, int] = Field(default_factory=dict)
     """Failed games by reason (see failure_reason), most frequent first when printed."""
     wall_s: float = 0.0
@@ -366,7 +387,12 @@ class RunSummary(BaseModel):
 
     @property
     def played(self) -> int:
-        return self.completed + self.forfeit + self.failed
+        return self.completed + self.forfeit + self.failed + self.context_overflow + self.request_rejected
+
+    @property
+    def unplayed(self) -> int:
+        """Planned games neither skipped nor played (the run stopped before them)."""
+        return max(0, self.planned - self.skipped - self.played)
 
     @property
     def games_per_s(self) -> float:
@@ -382,6 +408,9 @@ class RunSummary(BaseModel):
             f"run {self.run_id} -> {self.db}",
             f"  planned {self.planned}, skipped (already done) {self.skipped}, played {self.played}: "
             f"completed {self.completed}, forfeit {self.forfeit}, failed {self.failed}"
+            + (f", context_overflow {self.context_overflow}" if self.context_overflow else "")
+            + (f", request_rejected {self.request_rejected}" if self.request_rejected else "")
+            + (f", not played {self.unplayed}" if self.unplayed else "")
             + (" (interrupted)" if self.interrupted else ""),
             f"  {self.wall_s:.1f} s" + (f" in {self.workers} processes" if self.workers > 1 else "") + ", "
             f"{self.games_per_s:.1f} games/s, {self.turns_per_s:.1f} turns/s, "

@@ -91,7 +91,7 @@ class _Outbox:
         self.out = out
         self.index = index
 
-    def done_ids(self) -> set[str]:
+    def done_ids(self, replay: Sequence[str] = ()) -> set[str]:
         return set()
 
     def begin_run(

@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from glee.api_keys import refuse_secrets_in_config, refuse_secrets_in_overrides
+from glee.api_keys import refuse_env_interpolation, refuse_secrets_in_config, refuse_secrets_in_overrides
 from glee.config import CONFIG_DIR, compose_config, explain_hydra, player_names
 from glee.engine.plan import canonical_json
 from glee.engine.specs import PlayerSpec
@@ -327,6 +327,7 @@ def study_config(args: list[str]) -> StudyConfig:
     try:
         base = OmegaConf.load(path)
         merged = OmegaConf.merge(base, OmegaConf.from_dotlist([a for a in args if "=" in a]))
+        refuse_env_interpolation(OmegaConf.to_container(merged, resolve=False))  # before anything is resolved
         data = OmegaConf.to_container(merged, resolve=True) if isinstance(merged, DictConfig) else None
     except (OmegaConfBaseException, OSError, ValueError) as exc:
         raise ConfigError(f"study: cannot read {str(path)!r}: {' '.join(str(exc).split())[:300]}") from None

@@ -91,7 +91,12 @@ class LLMPlayer:
                 reply = await self.endpoint.complete(self.messages, schema, self.sampling)
             except InfrastructureError as exc:
                 # Not the player's fault: the engine fails the game, but the calls are still logged.
-                failed = LLMCall(model=self.endpoint.label, request=added, error=f"{type(exc).__name__}: {exc}")
+                failed = LLMCall(
+                    model=self.endpoint.label,
+                    request=added,
+                    error=f"{type(exc).__name__}: {exc}",
+                    prompt_tokens=exc.prompt_tokens,
+                )
                 exc.attempts = [*attempts, Attempt(call=failed)]
                 raise
             self._sent = len(self.messages)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import types
 import typing
 from collections.abc import Callable
@@ -12,8 +14,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 import duckdb
 import pyarrow as pa
 
+from glee.errors import ConfigError
 from glee.games import IllegalAction, families, family, replay, variant_metrics
-from glee.games.base import ConfigError
 
 TABLES = ("runs", "games", "turns", "llm_calls", "outcomes", "human_answers", "participants", "outcome_metrics")
 SEATS_VIEW = "seats"
@@ -169,27 +171,116 @@ MIGRATIONS: tuple[str | Callable[[duckdb.DuckDBPyConnection], object], ...] = (
 """Changes since the first schema, for databases created before them (each idempotent): SQL, or a
 function of the connection (the metric variants of older games, recomputed from their turns)."""
 
+SCHEMA_VERSION = 2
+"""The version of the tables glee writes, stored in `glee_schema`. 1: files written before the
+version was stored (recognised by their `games` table); 2: the tables of schema.sql with every
+MIGRATIONS entry. Bump it when a change cannot be made by adding columns (a rename, a new type)."""
+VERSION_TABLE = "glee_schema"
+GLEE_MARKS = {
+    "games": {"game_id", "family", "params", "player_1", "player_2", "status"},
+    "runs": {"run_id", "started_at", "config", "versions"},
+}
+"""Tables and the columns that make them glee's (every glee version has them): a file with none of
+them, but with tables, is someone else's."""
 
-def _migrate(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring a file written by an earlier glee up to this schema (each step runs only when needed)."""
+
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, tuple[str, str | None]]]:
+    """table -> column -> (type, default) of the base tables of the connection's own database."""
+    out: dict[str, dict[str, tuple[str, str | None]]] = {}
+    for table, column, kind, default in con.execute(
+        "SELECT table_name, column_name, data_type, column_default FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal "
+        "ORDER BY table_name, column_index"
+    ).fetchall():
+        out.setdefault(table, {})[column] = (kind, default)
+    return out
+
+
+def stored_version(con: duckdb.DuckDBPyConnection, path: object) -> int | None:
+    """The schema version of the open file: None when it has no table at all (a new file), 1 for a glee
+    file from before versions were stored. Raises ConfigError for a file that is not glee's or that a
+    newer glee wrote, before anything is written to it."""
+    tables = _columns(con)
+    if not tables:
+        return None
+    if VERSION_TABLE in tables:
+        row = con.execute(f"SELECT max(version) FROM {VERSION_TABLE}").fetchone()
+        version = int(row[0]) if row and row[0] is not None else 1
+        if version > SCHEMA_VERSION:
+            raise ConfigError(
+                f"db: {path} has glee schema version {version}, newer than this glee's {SCHEMA_VERSION}; "
+                f"allowed: files of schema versions up to {SCHEMA_VERSION} (upgrade glee, or use another db)"
+            )
+        return version
+    if any(name in tables and set(tables[name]) >= columns for name, columns in GLEE_MARKS.items()):
+        return 1
+    raise ConfigError(
+        f"db: {path} is a DuckDB file that is not glee's (its tables: {', '.join(sorted(tables))}); "
+        f"allowed: a new path, an empty file or a glee database; nothing was written to it"
+    )
+
+
+def _reference() -> dict[str, dict[str, tuple[str, str | None]]]:
+    """The columns of this glee's tables (schema.sql and MIGRATIONS applied to an empty database)."""
+    with duckdb.connect(":memory:") as con:
+        con.execute(table_ddl())
+        for statement in MIGRATIONS:
+            if isinstance(statement, str):
+                con.execute(statement)
+        return _columns(con)
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Bring a file written by an earlier glee up to this schema: the renamed column, then every column
+    the file lacks, with its type and default. Returns what it changed (table.column)."""
+    changed = []
     games = {r[1] for r in con.execute("PRAGMA table_info('games')").fetchall()}
     if "rounds" in games and "rounds_played" not in games:
         for view in (SEATS_VIEW, *views().values()):  # views read the old name: drop them before the rename
             con.execute(f"DROP VIEW IF EXISTS {view}")
         con.execute("ALTER TABLE games RENAME COLUMN rounds TO rounds_played")
-    for step in MIGRATIONS:
-        if isinstance(step, str):
-            con.execute(step)
-        else:
-            step(con)
+        changed.append("games.rounds -> rounds_played")
+    have = _columns(con)
+    for table, columns in _reference().items():
+        for column, (kind, default) in columns.items():
+            if column not in have.get(table, {}):
+                fill = f" DEFAULT {default}" if default is not None else ""
+                con.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {kind}{fill}')
+                changed.append(f"{table}.{column}")
+    for step in MIGRATIONS:  # the steps that are functions: data of older files (the SQL ones are columns)
+        if not isinstance(step, str) and step(con):
+            changed.append(getattr(step, "__name__", "a data migration"))
+    return changed
 
 
-def create(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the tables (if missing), migrate an older file, and (re)create the views; safe to run on
-    every open."""
-    con.execute(table_ddl())
-    _migrate(con)
-    for name in families():
-        con.execute(view_sql(name))
-    con.execute(seats_view_sql())
-    con.execute(seat_metrics_view_sql())
+def create(con: duckdb.DuckDBPyConnection, path: object = "the database") -> None:
+    """Create the tables of a new file, or check and migrate a glee file (one transaction, before any
+    game is played; one line on stderr says what changed), then (re)create the views. A file that is
+    not glee's, or of a newer schema, is refused untouched (ConfigError)."""
+    version = stored_version(con, path)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(table_ddl())
+        changed = _migrate(con) if version is not None else []
+        con.execute(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER NOT NULL, glee VARCHAR)")
+        if version != SCHEMA_VERSION:
+            con.execute(f"DELETE FROM {VERSION_TABLE}")
+            con.execute(f"INSERT INTO {VERSION_TABLE} VALUES (?, ?)", [SCHEMA_VERSION, _glee_version()])
+        for name in families():
+            con.execute(view_sql(name))
+        con.execute(seats_view_sql())
+        con.execute(seat_metrics_view_sql())
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    if version is not None and (changed or version != SCHEMA_VERSION):
+        added = f": {', '.join(changed)}" if changed else ""
+        print(f"glee: migrated {path} from schema {version} to {SCHEMA_VERSION}{added}", file=sys.stderr)
+
+
+def _glee_version() -> str:
+    import glee
+
+    return glee.__version__

@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS games (
     player_2      VARCHAR NOT NULL,
     seed          BIGINT,
     replicate     INTEGER NOT NULL,
-    status        VARCHAR NOT NULL,      -- completed | forfeit | failed | abandoned (a human left)
+    status        VARCHAR NOT NULL,      -- completed | forfeit | failed | abandoned (a human left) |
+                                         -- context_overflow | request_rejected (glee.engine.record.GameStatus)
     end_reason    VARCHAR,               -- agreement | no_deal | outside_option | deadline | forfeit
     rounds_played INTEGER,               -- named so beside persuasion's parameter `rounds` (its horizon)
     started_at    TIMESTAMPTZ,
@@ -34,7 +35,7 @@ CREATE TABLE IF NOT EXISTS games (
     conform_error VARCHAR,
     tries         INTEGER NOT NULL DEFAULT 1,  -- times played (a failed game is replayed on resume)
     spec          JSON,                  -- the GameSpec it was played from
-    error_kind    VARCHAR                -- failed/abandoned: endpoint_down | timeout | transport | rate_limit |
+    error_kind    VARCHAR                -- games without an outcome: endpoint_down | timeout | transport | rate_limit |
                                          -- server_error | request_rejected | context_length | malformed_reply |
                                          -- rules_bug | player_bug | abandoned (glee.errors.ErrorKind)
 );

@@ -9,6 +9,7 @@ transcript is kept, so every table holds one game per game_id.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -17,12 +18,14 @@ import duckdb
 import pyarrow as pa
 from pydantic import BaseModel
 
+from glee.api_keys import redact
 from glee.engine.record import GameRecord, HumanAnswer, TurnRecord
 from glee.games import Metrics, Outcome
 from glee.players.base import LLMCall
 
-DONE = ("completed", "forfeit", "abandoned")
-"""Statuses never played or written again (a person who left is not brought back by a resume)."""
+DONE = ("completed", "forfeit", "abandoned", "context_overflow", "request_rejected")
+"""Statuses not played or written again unless a run asks (RunConfig.replay): a person who left is
+not brought back by a resume, and a prompt that outgrew its model outgrows it again."""
 WRITTEN = ("games", "turns", "llm_calls", "outcomes", "human_answers", "outcome_metrics")
 
 
@@ -42,11 +45,23 @@ def _json(value: Any) -> str | None:
 # name, so that renaming a record field is a type error here (and a failing test), never a column
 # silently written NULL. tests/test_store.py checks that these columns are the tables' columns and
 # that every record field is written (or listed in NOT_WRITTEN).
+def _redacted(text: str | None) -> str | None:
+    """Stored text without key-like values or URL passwords (glee.api_keys.redact)."""
+    return None if text is None else redact(text)
+
+
+def _spec_json(spec: dict[str, Any] | None) -> str | None:
+    """The spec as JSON, a URL password in it blanked (keys never reach a spec: configs refuse them).
+    Redacted only when it holds a URL with credentials, so that the common case costs nothing."""
+    text = _json(spec)
+    return redact(text) if text is not None and "@" in text else text
+
+
 def game_row(r: GameRecord, tries: int) -> tuple[Any, ...]:
     return (
         r.game_id, r.run_id, r.family, _json(r.params), r.player_1, r.player_2, r.seed, r.replicate,
-        r.status, r.end_reason, r.rounds_played, r.started_at, r.finished_at, r.error, r.forfeit_seat,
-        r.source_id, r.conforms, r.conform_error, tries, _json(r.spec), r.error_kind,
+        r.status, r.end_reason, r.rounds_played, r.started_at, r.finished_at, _redacted(r.error), r.forfeit_seat,
+        r.source_id, r.conforms, r.conform_error, tries, _spec_json(r.spec), r.error_kind,
     )  # fmt: skip
 
 
@@ -62,7 +77,7 @@ def answer_row(game_id: str, a: HumanAnswer) -> tuple[Any, ...]:
 
 def call_row(game_id: str, c: LLMCall) -> tuple[Any, ...]:
     return (
-        game_id, c.turn, c.seat, c.attempt, c.model, _json(c.request), c.response, c.error,
+        game_id, c.turn, c.seat, c.attempt, c.model, _json(c.request), c.response, _redacted(c.error),
         c.prompt_tokens, c.completion_tokens, c.cached_tokens, c.latency_ms, c.finish_reason,
         _json(c.parsed), c.rejection, c.opponent_text_cut,
     )  # fmt: skip
@@ -132,7 +147,8 @@ def write_games(
     con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord], overwrite: Collection[str] = ()
 ) -> WriteSummary:
     """Insert finished games in one transaction: all of the batch or nothing. A stored game that is
-    done is kept unless its id is in `overwrite` (a game with people, written as it goes).
+    done is kept unless its id is in `overwrite` (a game with people, written as it goes, or one a
+    run asked to play again: RunConfig.replay).
 
     The writer works on its own cursor, so results a reader left open on `con` do not get in its way.
     """
@@ -170,7 +186,10 @@ def write_games(
                     cur.unregister("batch_rows")
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            # A failed COMMIT (a full disk) has already ended the transaction: the rollback's own
+            # error ("no transaction is active") must not hide the cause.
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
             raise
     summary.written = len(batch)
     summary.replaced = len(replace)

@@ -17,7 +17,9 @@ Faults (`Fault`): rate_limit (429 with Retry-After), server_error (500), reset (
 connection is reset), hang (no answer for `hang_s`, beyond the client's timeout),
 context_length (400, code context_length_exceeded), unauthorized (401, echoing the bearer
 token as some providers do), not_found (404 unknown model), malformed (200, JSON cut off),
-empty (200, no body). Which request gets which fault: `script[i]` for the i-th chat request
+empty (200, no body), trickle (200 with a valid reply sent one byte every `trickle_s`), whitespace
+(200, chunked, an endless stream of spaces), bad_request (400 about the request's
+schema, not its length). Which request gets which fault: `script[i]` for the i-th chat request
 (0-based, None = no fault), then each later request draws from `rates` with `seed`.
 Requests for a model not in `models` get 404, and with `api_key` set, requests without
 that bearer token get 401.
@@ -59,14 +61,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 Fault = Literal[
-    "rate_limit", "server_error", "reset", "hang", "context_length", "unauthorized", "not_found", "malformed", "empty"
-]
+    "rate_limit", "server_error", "reset", "hang", "context_length", "unauthorized", "not_found", "malformed", "empty",
+    "trickle", "whitespace", "bad_request",
+]  # fmt: skip
 FAULTS: tuple[Fault, ...] = (
     "rate_limit", "server_error", "reset", "hang", "context_length", "unauthorized", "not_found", "malformed", "empty",
+    "trickle", "whitespace", "bad_request",
 )  # fmt: skip
-Reply = Literal["valid", "garbage", "empty", "hashed"]
+Reply = Literal["valid", "garbage", "empty", "hashed", "echo_auth"]
 """hashed: like valid, but drawn from a hash of the messages and schema, so a retried or reordered
-request gets the same reply (a deterministic model)."""
+request gets the same reply (a deterministic model). echo_auth: the text repeats the request's
+Authorization header, as a misconfigured proxy or a debugging endpoint does."""
 FAULT_SERVER = str(Path(__file__).resolve())
 """This file, to run as a server: `python FAULT_SERVER --port P [--plan JSON]`."""
 
@@ -87,6 +92,8 @@ class FaultPlan(BaseModel):
     retry_after_s: float = 0.05
     """The Retry-After header of a 429."""
     hang_s: float = 60.0
+    trickle_s: float = 1.0
+    """Seconds between the bytes of a trickled reply."""
     models: list[str] = ["mock-model"]
     api_key: str | None = None
 
@@ -252,6 +259,8 @@ class _Server:
         if fault == "context_length":
             message = "This model's maximum context length is 2048 tokens; your messages resulted in 4096 tokens"
             return await send(writer, 400, error(message, "context_length_exceeded"))
+        if fault == "bad_request":
+            return await send(writer, 400, error("Invalid schema for response_format: unsupported keyword", None))
         if fault == "unauthorized":
             return await send(writer, 401, error(f"Incorrect API key provided: {token}", "invalid_api_key"))
         if fault == "not_found":
@@ -269,11 +278,19 @@ class _Server:
         if fault == "empty":
             await send_raw(writer, 200, b"")
             return False
-        return await send(writer, 200, self.completion(request))
+        if fault == "trickle":
+            await trickle(writer, json.dumps(self.completion(request, headers)).encode(), self.plan.trickle_s)
+            return False
+        if fault == "whitespace":
+            await endless_whitespace(writer)
+            return False
+        return await send(writer, 200, self.completion(request, headers))
 
-    def completion(self, request: dict[str, Any]) -> dict[str, Any]:
+    def completion(self, request: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
         schema = requested_schema(request)
-        if self.plan.reply == "garbage":
+        if self.plan.reply == "echo_auth":
+            text = f"You sent Authorization: {(headers or {}).get('authorization', '')}"
+        elif self.plan.reply == "garbage":
             text = "I would rather tell you a story about the sea."
         elif self.plan.reply == "empty":
             text = ""
@@ -320,6 +337,29 @@ async def send_raw(
     head = f"HTTP/1.1 {status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
     writer.write(head.encode() + body)
     await writer.drain()
+
+
+async def trickle(writer: asyncio.StreamWriter, body: bytes, every_s: float) -> None:
+    """A 200 whose (valid) body arrives one byte every `every_s` seconds: each read is quick, the whole slow."""
+    head = (
+        f"HTTP/1.1 200 X\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    writer.write(head.encode())
+    await writer.drain()
+    for i in range(len(body)):
+        writer.write(body[i : i + 1])
+        await writer.drain()
+        await asyncio.sleep(every_s)
+
+
+async def endless_whitespace(writer: asyncio.StreamWriter) -> None:
+    """A chunked 200 that never ends: a space every 0.1 s (JSON allows any amount of leading whitespace)."""
+    head = "HTTP/1.1 200 X\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    writer.write(head.encode())
+    while True:
+        writer.write(b"1\r\n \r\n")
+        await writer.drain()
+        await asyncio.sleep(0.1)
 
 
 def reset(writer: asyncio.StreamWriter) -> None:
