@@ -8,6 +8,7 @@ The file is replaced whole (written beside and renamed), so a reader never sees 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -95,10 +96,14 @@ class ProgressFile:
         now = time.time()
         self.last = now
         self.state.updated_at = now
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        partial.write_text(self.state.model_dump_json(indent=1), encoding="utf-8")
-        os.replace(partial, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(self.state.model_dump_json(indent=1), encoding="utf-8")
+            os.replace(partial, self.path)
+        except OSError:  # progress is for watching: a full disk must not hide the run's own error
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
 
 
 def read_progress(db: Path) -> Progress | None:
