@@ -28,7 +28,9 @@ def player_factory(endpoints: Mapping[EndpointSpec, ChatEndpoint]) -> PlayerFact
         if spec.kind == "llm" and spec.endpoint is not None:
             from glee.players.llm import LLMPlayer  # type: ignore[import-not-found,unused-ignore]
 
-            player: Player = LLMPlayer(endpoints[spec.endpoint], spec.sampling, spec.max_attempts, spec.label())
+            player: Player = LLMPlayer(
+                endpoints[spec.endpoint], spec.sampling, spec.max_attempts, spec.label(), seed=seed
+            )
             return player
         raise ConfigError(
             f"player.kind: got {spec.kind!r}; sweeps play 'baseline' and 'llm' players "

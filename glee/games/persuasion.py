@@ -269,6 +269,7 @@ register(
         },
         version=VERSION,
         roles=ROLES,
+        chance_moves=True,
         bounds=Bounds(
             payoff=lambda p, seat: (0.0, p.price * p.rounds) if seat == 1 else _buyer_payoff_range(p),
             turns=lambda p: 3 * p.rounds,

@@ -68,6 +68,9 @@ class GameFamily:
     private: Mapping[str, Callable[[Any, int], bool]] = field(default_factory=dict)
     """Observation fields a seat may not always see: field -> (params, seat) -> whether it is shown.
     A hidden field must be None in that seat's observation."""
+    chance_moves: bool = False
+    """Whether Nature moves in its games (its state overrides GameState.nature_action; checked). Without
+    chance moves and with deterministic players, replicates of a configuration are copies of one game."""
 
     def __post_init__(self) -> None:
         checks: dict[str, bool] = {
@@ -81,6 +84,7 @@ class GameFamily:
             and len(self.roles) == 2
             and all(isinstance(r, str) for r in self.roles),
             "bounds": isinstance(self.bounds, Bounds),
+            "chance_moves": self.chance_moves is _has_nature(self.state),
         }
         for piece, ok in checks.items():
             if not ok:
@@ -94,6 +98,11 @@ class GameFamily:
             unknown = sorted(set(grid) - set(self.params.model_fields))
             if unknown:
                 raise FamilyError(f"family {self.name!r}: grid {grid_name!r} names {unknown[0]!r}, not a parameter")
+
+
+def _has_nature(state: Any) -> bool:
+    """Whether a state class draws chance moves (overrides GameState.nature_action)."""
+    return isinstance(state, type) and getattr(state, "nature_action", None) is not GameState.nature_action
 
 
 _FAMILIES: dict[str, GameFamily] = {}

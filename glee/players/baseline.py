@@ -72,6 +72,9 @@ class Baselines:
     family: str
     strategies: Mapping[str, Callable[[Any, Seat], Policy]]
     theory: Theory
+    randomized: frozenset[str] = frozenset({"random"})
+    """The strategies that draw from their seeded generator (their replicates differ); the others
+    play a function of what they observe."""
 
     def __post_init__(self) -> None:
         missing = [s for s in STRATEGIES if s not in self.strategies]

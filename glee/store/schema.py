@@ -106,7 +106,10 @@ def seats_view_sql() -> str:
     return f"CREATE OR REPLACE VIEW {SEATS_VIEW} AS\n" + "\nUNION ALL BY NAME\n".join(selects)
 
 
-MIGRATIONS = ("ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides JSON",)
+MIGRATIONS = (
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides JSON",
+    "ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS seed BIGINT",
+)
 """Columns added since the first schema, for databases created before them (each idempotent)."""
 
 
