@@ -10,7 +10,7 @@ from glee.engine.specs import GameSet, GameSpec, PlayerSpec, RunConfig
 from glee.errors import ConfigError
 from glee.games import Params, registry, rules_version
 from glee.games.grids import expand
-from glee.players.baseline import baselines
+from glee.players.baseline import baselines, check_strategy
 from glee.players.families import complete
 from glee.prompts import prompt_version
 
@@ -98,6 +98,8 @@ def plan(config: RunConfig) -> list[GameSpec]:
     ids: set[str] = set()
     pairs = seat_pairs(config)
     for games in config.games:
+        for strategy in sorted({p.strategy for pair in pairs for p in pair if p.kind == "baseline" and p.strategy}):
+            check_strategy(strategy, games.family)
         for params in configurations(games):
             for p1, p2 in pairs:
                 for replicate in range(config.n_games):
