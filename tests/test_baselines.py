@@ -144,11 +144,12 @@ def test_random_bargainer_offers_within_zero_and_m() -> None:
 
 @pytest.mark.parametrize(
     ("max_rounds", "price"),
-    [(1, 120.0), (2, 100.0), (3, 120.0), (10, 100.0), (30, 100.0)],
+    [(1, 120.0), (2, 100.0), (3, 120.0), (10, 100.0), (30, 110.0), (99, 110.0)],
 )
 def test_spe_proposer_leaves_the_whole_surplus_to_the_last_rounds_proposer(max_rounds: int, price: float) -> None:
     # F_A = 1, F_B = 1.2, M = 100: T odd -> the seller proposes last -> price F_B·M = 120;
     # T even -> the buyer proposes last -> price F_A·M = 100. Either way accepted in round 1.
+    # A hidden horizon (T > 20) is not the players' to count: the midpoint 110, whatever T's parity.
     p = params("negotiation", seller_value=1, buyer_value=1.2, price_scale=100, max_rounds=max_rounds)
     seller, buyer = make_baseline("spe", p, 1, 0), make_baseline("spe", p, 2, 0)
     start = new_game(p, 0)
@@ -339,3 +340,16 @@ def test_babbling_seller_always_recommends_and_its_buyer_ignores_the_message() -
         assert buyer_decides(binary, said, "babbling") == "pass"
     rich = params("persuasion", p=0.5, v=2.5, seller_message_type="binary")  # p·v = 1.25: buy
     assert buyer_decides(rich, {"recommend": "no"}, "spe") == "buy"
+
+
+def test_spe_responder_under_a_hidden_horizon_wants_half_the_surplus_until_the_last_round() -> None:
+    p = params("negotiation", seller_value=1, buyer_value=1.2, price_scale=100, max_rounds=30)
+    buyer = make_baseline("spe", p, 2, 0)  # continuation: half of the surplus 20
+    start = new_game(p, 0)
+    assert act(buyer, after(start, {"price": 110, "message": ""})) == {"decision": "accept"}
+    assert act(buyer, after(start, {"price": 111, "message": ""})) == {"decision": "reject"}
+    odd = params("negotiation", seller_value=1, buyer_value=1.2, price_scale=100, max_rounds=31)
+    last = new_game(odd, 0).model_copy(update={"round": 31})  # the seller proposes in the last round
+    buyer_31 = make_baseline("spe", odd, 2, 0)
+    assert act(buyer_31, after(last, {"price": 119, "message": ""})) == {"decision": "accept"}  # rejecting: nothing
+    assert act(buyer_31, after(new_game(odd, 0), {"price": 119, "message": ""})) == {"decision": "reject"}

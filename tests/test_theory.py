@@ -120,13 +120,42 @@ def test_spe_negotiators_settle_in_round_one_at_the_predicted_price_in_all_576_c
             assert out.end_reason == "outside_option" and out.extras["ended_by"] == 2
             assert out.extras["first_offer_price"] == pytest.approx(p.seller_value * p.price_scale)
             continue
+        assert out.end_reason == "agreement", p
+        surplus = p.buyer_value - p.seller_value
+        if not p.horizon_disclosed:
+            # Hidden horizon (T = 30 here): the stationary solution, an even split of the surplus.
+            assert out.extras["price"] == pytest.approx((p.seller_value + p.buyer_value) / 2 * p.price_scale)
+            assert out.self_gain_1 == pytest.approx(surplus / 2) and out.self_gain_2 == pytest.approx(surplus / 2)
+            continue
         seller_last = p.max_rounds % 2 == 1
         predicted = (p.buyer_value if seller_last else p.seller_value) * p.price_scale
-        assert out.end_reason == "agreement", p
         assert out.extras["price"] == pytest.approx(predicted)
-        surplus = p.buyer_value - p.seller_value
         last_proposer_gain = out.self_gain_1 if seller_last else out.self_gain_2
         assert last_proposer_gain == pytest.approx(surplus)
+
+
+@pytest.mark.parametrize("family", ["negotiation", "bargaining"])
+def test_a_hidden_horizon_gives_the_same_spe_split_whatever_the_true_t(family: str) -> None:
+    # The players are not told T: T = 30 and T = 99 (even and odd) must not decide who gets what.
+    fixed = {"seller_value": 1.0, "buyer_value": 1.5} if family == "negotiation" else {"delta_1": 0.9, "delta_2": 0.8}
+    outcomes = []
+    for max_rounds in (30, 99):
+        params = parse_params(family, {**fixed, "max_rounds": max_rounds})
+        assert params.horizon_disclosed is False  # type: ignore[attr-defined]
+        out = asyncio.run(play_baselines(params, "spe", "spe", 0)).outcome()
+        assert out.end_reason == "agreement" and out.rounds == 1
+        outcomes.append((out.self_gain_1, out.self_gain_2))
+    assert outcomes[0] == pytest.approx(outcomes[1])
+    if family == "negotiation":
+        assert outcomes[0] == pytest.approx((0.25, 0.25))
+    # Told the horizon, the parity of T decides again: T = 29 (odd) and T = 30 (even) differ.
+    told = [
+        asyncio.run(
+            play_baselines(parse_params(family, {**fixed, "max_rounds": t, "horizon_disclosed": True}), "spe", "spe", 0)
+        ).outcome()
+        for t in (29, 30)
+    ]
+    assert told[0].self_gain_1 != pytest.approx(told[1].self_gain_1)
 
 
 ROUNDS_PER_PAIR = 2000

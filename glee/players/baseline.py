@@ -78,7 +78,7 @@ class Theory:
     label: str
     observed: Callable[[Any, Mapping[str, Any]], float | None]
     predicted: Callable[[Any], float | None]
-    benchmark: str = "subgame-perfect play"
+    benchmark: str = "subgame-perfect play (stationary under a hidden horizon)"
 
 
 @dataclass(frozen=True)
