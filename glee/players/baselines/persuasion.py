@@ -23,8 +23,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from scipy.special import betaincinv
-
 from glee.games import Action, Observation, Seat
 from glee.games.persuasion import PersuasionObservation, PersuasionParams
 from glee.players.baseline import TOLERANCE, Baselines, Choice, Theory, message_fields, register_baselines
@@ -153,7 +151,11 @@ class PersuasionLearning:
         b = (1 - self.params.p) * PRIOR_WEIGHT + lows
         if a <= 0 or b <= 0:  # p is 0 or 1 and nothing contradicts it: the prior is certain
             return self.prior_buys
-        # scipy's inverse regularized incomplete beta function: the quantiles of Beta(a, b).
+        # scipy's inverse regularized incomplete beta function: the quantiles of Beta(a, b). Imported
+        # here, not at the top: loading scipy takes a noticeable part of a second, and every run
+        # loads the baselines registry whether or not a learning buyer plays.
+        from scipy.special import betaincinv
+
         if self.prior_buys:
             return bool(betaincinv(a, b, CREDIBILITY) >= self.threshold - TOLERANCE)
         return bool(betaincinv(a, b, 1 - CREDIBILITY) >= self.threshold - TOLERANCE)
