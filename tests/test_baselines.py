@@ -323,7 +323,7 @@ def test_family_benchmarks_are_named_players_and_another_family_refuses_them() -
 
     spec = PlayerSpec(strategy="learning")
     assert spec.label() == "baseline:learning"
-    with pytest.raises(ValueError, match="unknown strategy; allowed: one of"):
+    with pytest.raises(ValueError, match="got 'greedy'; allowed for a baseline: one of"):
         PlayerSpec(strategy="greedy")
     persuasion = RunConfig(games=[GameSet(family="persuasion")], pairs=[(PlayerSpec(strategy="babbling"), spec)])
     assert len(plan(persuasion)) == 1
