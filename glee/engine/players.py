@@ -44,7 +44,12 @@ def player_factory(endpoints: Mapping[EndpointSpec, ChatEndpoint]) -> PlayerFact
             from glee.players.llm import LLMPlayer  # type: ignore[import-not-found,unused-ignore]
 
             player: Player = LLMPlayer(
-                endpoints[spec.endpoint], spec.sampling, spec.max_attempts, spec.label(), prompts=spec.chosen_prompts()
+                endpoints[spec.endpoint],
+                spec.sampling,
+                spec.max_attempts,
+                spec.label(),
+                prompts=spec.chosen_prompts(),
+                seed=seed,
             )
             return player
         raise ConfigError(

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from glee.backends import EndpointPool
 from glee.engine.match import PlayerFactory, play
-from glee.engine.plan import plan
+from glee.engine.plan import copied_replicates, plan
 from glee.engine.players import endpoint_specs, player_factory
 from glee.engine.progress import ProgressFile
 from glee.engine.record import GameRecord
@@ -245,6 +245,9 @@ async def run_async(
 ) -> RunSummary:
     """Play every planned game of `config` that `sink` (default: the DuckDB file `config.db`) lacks."""
     specs = plan(config)
+    copies = copied_replicates(config)
+    if copies is not None:
+        print(f"glee: warning: {copies}", file=sys.stderr)
     own_sink = sink is None
     store = _default_sink(config.db) if sink is None else sink
     tracker: ProgressFile | None = None

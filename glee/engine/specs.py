@@ -22,7 +22,7 @@ from glee.backends.spec import EndpointSpec
 from glee.errors import ConfigError
 from glee.games import Family, Params, families, parse_params
 from glee.players.base import Sampling
-from glee.players.baseline import STRATEGIES, Strategy
+from glee.players.baseline import Strategy, strategy_names
 from glee.prompts import DEFAULT_SET, Prompts, choose_prompts, prompt_identity
 
 SDK_ONLY = {"threads", "with_prompt"}
@@ -79,9 +79,10 @@ class PlayerSpec(BaseModel):
     @classmethod
     def _strategy_of_the_kind(cls, strategy: str | None, info: ValidationInfo) -> str | None:
         kind = info.data.get("kind", "baseline")
-        if kind == "baseline" and strategy is not None and strategy not in STRATEGIES:
-            raise ValueError(f"got {strategy!r}; allowed for a baseline: one of {list(STRATEGIES)}")
-        if kind == "sdk" and (strategy is None or strategy in STRATEGIES or ":" not in strategy):
+        # Any strategy some family registers (plan checks it against each game's family).
+        if kind == "baseline" and strategy is not None and strategy not in strategy_names():
+            raise ValueError(f"got {strategy!r}; allowed for a baseline: one of {sorted(strategy_names())}")
+        if kind == "sdk" and (strategy is None or strategy in strategy_names() or ":" not in strategy):
             raise ValueError(
                 f"got {strategy!r}; allowed for an sdk player: path/to/agent.py:function or package.module:function"
             )

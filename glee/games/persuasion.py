@@ -27,15 +27,13 @@ from glee.games.base import (
 )
 from glee.games.registry import Bounds, GameFamily, register
 
-VERSION: int = 1
-"""The rules version: bump it when a change to these rules changes what a game plays."""
-
 ROLES: tuple[Literal["seller"], Literal["buyer"]] = ("seller", "buyer")
 """What seat 1 and seat 2 are."""
-VERSION = 1
+VERSION: int = 2
 """The persuasion rules' version, part of every persuasion game's id (not other families'). Bump it whenever a
 change here, or anything shared that these rules use, changes what a persuasion game with the same spec plays
-(its turns or outcome); tests/test_golden.py fails until it is bumped."""
+(its turns or outcome); tests/test_golden.py fails until it is bumped. 2: the `spe` baselines play the
+babbling equilibrium instead of the committed scheme (now `commitment`), so stored spe games are replayed."""
 
 
 class PersuasionParams(Params):
@@ -313,6 +311,7 @@ register(
         },
         version=VERSION,
         roles=ROLES,
+        chance_moves=True,
         bounds=Bounds(
             payoff=lambda p, seat: (0.0, p.price * p.rounds) if seat == 1 else _buyer_payoff_range(p),
             turns=lambda p: 3 * p.rounds,

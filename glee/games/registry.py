@@ -72,6 +72,9 @@ class GameFamily:
     private: Mapping[str, Callable[[Any, int], bool]] = field(default_factory=dict)
     """Observation fields a seat may not always see: field -> (params, seat) -> whether it is shown.
     A hidden field must be None in that seat's observation."""
+    chance_moves: bool = False
+    """Whether Nature moves in its games (its state overrides GameState.nature_action; checked). Without
+    chance moves and with deterministic players, replicates of a configuration are copies of one game."""
     variants: Mapping[str, Callable[[Any], Metrics]] = field(default_factory=dict)
     """Metric variants beside glee's own (GAMES.md section 7): name -> (finished, non-forfeit state) ->
     Metrics, e.g. "original" (the original GLEE code's formulas). The variant "glee" is the outcome's
@@ -98,6 +101,7 @@ class GameFamily:
             and len(self.roles) == 2
             and all(isinstance(r, str) for r in self.roles),
             "bounds": isinstance(self.bounds, Bounds),
+            "chance_moves": self.chance_moves is _has_nature(self.state),
             "metric_ranges": isinstance(self.metric_ranges, Mapping) and set(self.metric_ranges) <= set(METRIC_NAMES),
             "variants": isinstance(self.variants, Mapping)
             and GLEE_VARIANT not in self.variants
@@ -115,6 +119,11 @@ class GameFamily:
             unknown = sorted(set(grid) - set(self.params.model_fields))
             if unknown:
                 raise FamilyError(f"family {self.name!r}: grid {grid_name!r} names {unknown[0]!r}, not a parameter")
+
+
+def _has_nature(state: Any) -> bool:
+    """Whether a state class draws chance moves (overrides GameState.nature_action)."""
+    return isinstance(state, type) and getattr(state, "nature_action", None) is not GameState.nature_action
 
 
 _FAMILIES: dict[str, GameFamily] = {}

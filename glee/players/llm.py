@@ -10,6 +10,10 @@ earlier calls included), so the prompt of any call is the concatenation of the s
 calls' messages up to it — except that a call whose messages start with a system message
 starts a new chat (a myopic persuasion buyer is a fresh buyer every round).
 InfrastructureError from the endpoint propagates: it is not the player's fault.
+
+Each call carries its own sampling seed (glee.players.base.call_seed: the seat's seed, the seat's
+turn, the attempt) unless the sampling names a fixed one, so replicates of a game sample differently
+and each replays exactly.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 
 from glee.errors import InfrastructureError
 from glee.games import Action, Observation
-from glee.players.base import Attempt, ChatEndpoint, Decision, LLMCall, Sampling
+from glee.players.base import Attempt, ChatEndpoint, Decision, LLMCall, Sampling, call_seed
 from glee.prompts import (
     GLEE_PROMPTS,
     Prompts,
@@ -40,6 +44,7 @@ class LLMPlayer:
     `structured` False asks for plain text (no schema sent); the reply is parsed the same way.
     `prompts` is the prompt set it is shown; a set that answers in free text (`answer="text"`)
     is never sent a schema either.
+    `seed` is the seat's seed (glee.engine.match.seat_seed); None sends no per-call seed.
     """
 
     def __init__(
@@ -51,6 +56,7 @@ class LLMPlayer:
         *,
         structured: bool = True,
         prompts: Prompts = GLEE_PROMPTS,
+        seed: int | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
@@ -60,6 +66,9 @@ class LLMPlayer:
         self.label = label or endpoint.label
         self.prompts = prompts
         self.structured = structured and prompts.set.answer == "schema"
+        self.seed = seed
+        self._turns = 0
+        """How many turns this seat has been asked (the turn of `call_seed`)."""
         self.messages: list[dict[str, Any]] = []
         """The seat's chat so far (read-only outside this class)."""
         self._sent = 0
@@ -85,10 +94,12 @@ class LLMPlayer:
         cut = self._open_turn(observation, action_model)
         schema = action_schema(action_model) if self.structured else None
         attempts: list[Attempt] = []
+        self._turns += 1
         for number in range(1, self.max_attempts + 1):
             added = self.messages[self._sent :]
+            sampling = self._sampling(number)
             try:
-                reply = await self.endpoint.complete(self.messages, schema, self.sampling)
+                reply = await self.endpoint.complete(self.messages, schema, sampling)
             except InfrastructureError as exc:
                 # Not the player's fault: the engine fails the game, but the calls are still logged.
                 failed = LLMCall(
@@ -96,6 +107,7 @@ class LLMPlayer:
                     request=added,
                     error=f"{type(exc).__name__}: {exc}",
                     prompt_tokens=exc.prompt_tokens,
+                    seed=sampling.seed,
                 )
                 exc.attempts = [*attempts, Attempt(call=failed)]
                 raise
@@ -108,6 +120,7 @@ class LLMPlayer:
                     "parsed": parsed.data,
                     "rejection": parsed.error,
                     "opponent_text_cut": cut and number == 1,
+                    "seed": sampling.seed,
                 }
             )
             attempts.append(Attempt(text=text, parsed=parsed.data, rejection=parsed.error, call=call))
@@ -120,3 +133,9 @@ class LLMPlayer:
                     {"role": "user", "content": reask_prompt(parsed.error or "invalid", action_model, self.prompts)}
                 )
         return Decision(action=None, attempts=attempts)
+
+    def _sampling(self, attempt: int) -> Sampling:
+        """This call's sampling: the configured one with this call's own seed (unless it names one)."""
+        if self.seed is None or self.sampling.seed is not None:
+            return self.sampling
+        return self.sampling.model_copy(update={"seed": call_seed(self.seed, self._turns, attempt)})

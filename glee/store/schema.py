@@ -164,6 +164,7 @@ def backfill_metrics(con: duckdb.DuckDBPyConnection) -> int:
 
 MIGRATIONS: tuple[str | Callable[[duckdb.DuckDBPyConnection], object], ...] = (
     "ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides JSON",
+    "ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS seed BIGINT",
     "ALTER TABLE turns ADD COLUMN IF NOT EXISTS shown_at TIMESTAMPTZ",
     "ALTER TABLE turns ADD COLUMN IF NOT EXISTS answered_at TIMESTAMPTZ",
     backfill_metrics,

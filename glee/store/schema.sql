@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     parsed            JSON,              -- what the reply parsed to
     rejection         VARCHAR,           -- why the reply was not accepted as an action
     opponent_text_cut BOOLEAN,           -- the opponent's message in this call was cut to the cap
+    seed              BIGINT,            -- the sampling seed the call was sent with (NULL: none)
     PRIMARY KEY (game_id, turn, attempt)
 );
 

@@ -79,7 +79,7 @@ def call_row(game_id: str, c: LLMCall) -> tuple[Any, ...]:
     return (
         game_id, c.turn, c.seat, c.attempt, c.model, _json(c.request), c.response, _redacted(c.error),
         c.prompt_tokens, c.completion_tokens, c.cached_tokens, c.latency_ms, c.finish_reason,
-        _json(c.parsed), c.rejection, c.opponent_text_cut,
+        _json(c.parsed), c.rejection, c.opponent_text_cut, c.seed,
     )  # fmt: skip
 
 
@@ -106,7 +106,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "llm_calls": (
         "game_id", "turn", "seat", "attempt", "model", "request", "response", "error",
         "prompt_tokens", "completion_tokens", "cached_tokens", "latency_ms", "finish_reason",
-        "parsed", "rejection", "opponent_text_cut",
+        "parsed", "rejection", "opponent_text_cut", "seed",
     ),
     "outcomes": (
         "game_id", "payoff_1", "payoff_2", "self_gain_1", "self_gain_2", "efficiency", "fairness",

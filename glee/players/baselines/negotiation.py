@@ -20,13 +20,17 @@ def _respond(own_surplus: float, continuation: float, tolerance: float) -> str:
 
 
 class NegotiationSPE:
-    """Subgame-perfect play of the deadline game without discounting.
+    """Subgame-perfect play of the deadline game without discounting (GAMES.md, negotiation's theory).
 
-    The proposer of the last round T takes the whole surplus S = (F_B - F_A)·M (the
-    responder there is indifferent and accepts), so in every earlier round the proposer
-    offers the price that leaves the last-round proposer all of S, and it is accepted in
-    round 1. When F_B < F_A no price helps both: the proposer names its own value and the
-    responder takes its outside option.
+    Disclosed horizon: the proposer of the last round T takes the whole surplus S = (F_B - F_A)·M
+    (the responder there is indifferent and accepts), so in every earlier round the proposer offers
+    the price that leaves the last-round proposer all of S, and it is accepted in round 1. Hidden
+    horizon (the players are not told T, so the parity of T cannot guide them): the stationary
+    solution, as in bargaining, taken in the limit of no discounting, an even split of S: the
+    proposer offers the midpoint price and a responder accepts at least half of S. Knowing the true
+    T, a responder accepts any price that does not lose it money in round T, where rejecting is worth
+    nothing. When F_B < F_A no price helps both: the proposer names its own value and the responder
+    takes its outside option.
     """
 
     def __init__(self, params: NegotiationParams, seat: Seat) -> None:
@@ -35,9 +39,12 @@ class NegotiationSPE:
         self.scale = params.price_scale
         self.seller_money, self.buyer_money = params.value(1), params.value(2)
         self.surplus = max(0.0, self.buyer_money - self.seller_money)
+        self.disclosed = bool(params.horizon_disclosed)
         self.last_proposer: Seat = 1 if params.max_rounds % 2 == 1 else 2
         if self.buyer_money < self.seller_money:
             self.price = params.value(seat)
+        elif not self.disclosed:
+            self.price = (self.seller_money + self.buyer_money) / 2
         else:
             self.price = self.buyer_money if self.last_proposer == 1 else self.seller_money
 
@@ -46,9 +53,11 @@ class NegotiationSPE:
 
     def continuation(self, round_: int) -> float:
         """The surplus this seat gets by rejecting in `round_`."""
-        if self.seat == self.last_proposer and round_ < self.params.max_rounds:
-            return self.surplus
-        return 0.0
+        if round_ >= self.params.max_rounds:
+            return 0.0
+        if not self.disclosed:
+            return self.surplus / 2
+        return self.surplus if self.seat == self.last_proposer else 0.0
 
     def choose(self, obs: Observation, action_model: type[Action], rng: random.Random) -> Choice:
         assert isinstance(obs, NegotiationObservation)
