@@ -17,6 +17,7 @@ from scipy import stats
 
 from glee.analysis import calls_by_agent, full_prompt, load_calls
 from glee.analysis.compare import bradley_terry, paired_comparison
+from glee.analysis.design import NotIdentified, identify
 from glee.analysis.effects import balanced_table, parameter_effects
 from glee.analysis.frames import load_games, load_turns, seat_frame
 from glee.analysis.metrics import group_means, metric_table
@@ -24,12 +25,13 @@ from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_frame
 from glee.analysis.report import write_report
 from glee.analysis.summary import agent_table
 from glee.analysis.transcripts import turn_table
+from glee.engine import GameSet, PlayerSpec, RunConfig, run
 from glee.engine.record import GameRecord
 from glee.errors import ConfigError
 from glee.games import Outcome
 from glee.store import open_store
 from glee.store.glee_import import import_glee
-from tests.support.analysis_db import baseline_database
+from tests.support.analysis_db import baseline_database, paper_grid_database
 from tests.support.calls_db import BARGAINING, MODEL_X, MODEL_Y, NEGOTIATION, REJECTION, calls_database
 from tests.support.synthetic import synthetic_games
 
@@ -191,12 +193,79 @@ def test_balanced_table_removes_the_bias_of_unbalanced_configurations() -> None:
     y = np.where(agent == "x", 0.1, 0.3) + 0.4 * high + rng.normal(0, 0.1, n)
     data = pd.DataFrame({"self_gain": y, "delta_1": delta_1, "agent": agent, "seat": 1, "status": "completed"})
     table = balanced_table(data, "self_gain", "bargaining", parameters=["delta_1"]).set_index("agent")
-    assert table.loc["x", "grid_cells"] == 2 and bool(table.loc["x", "full_rank"])
+    assert table.loc["x", "grid_cells"] == 2
     for agent, truth in (("x", 0.3), ("y", 0.5)):
         assert table.loc[agent, "low"] <= truth <= table.loc[agent, "high"]
     # The raw means rank the agents the wrong way round; the balanced ones do not.
     assert table.loc["x", "raw_mean"] > table.loc["y", "raw_mean"]
     assert table.loc["x", "balanced_mean"] < table.loc["y", "balanced_mean"]
+
+
+# ---------------------------------------------------------------- identified designs
+
+
+@pytest.fixture(scope="module")
+def paper_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return paper_grid_database(tmp_path_factory.mktemp("paper") / "glee.duckdb")
+
+
+def test_identify_drops_constants_and_columns_that_follow_from_another() -> None:
+    data = pd.DataFrame(
+        {
+            "max_rounds": [1, 10, 30, 1, 10, 30],
+            "horizon_disclosed": [True, True, False, True, True, False],
+            "money": [100, 100, 100, 100, 100, 100],
+            "twin": ["a", "b", "c", "a", "b", "c"],  # the same partition as max_rounds: the later one goes
+            "agent": ["x", "x", "x", "y", "y", "y"],
+        }
+    )
+    design = identify(data, ["horizon_disclosed", "max_rounds", "money", "twin", "agent"], protected=["agent"])
+    assert design.kept == ("max_rounds", "agent")
+    assert {d.name: d.reason for d in design.dropped} == {
+        "money": "constant",
+        "twin": "follows from max_rounds",
+        "horizon_disclosed": "follows from max_rounds",
+    }
+    assert design.note().startswith("Dropped before fitting: ") and "horizon_disclosed (follows from" in design.note()
+
+
+@pytest.mark.parametrize("family", ["negotiation", "bargaining"])
+def test_paper_grid_effects_are_finite_and_narrower_than_the_metric(paper_db: Path, family: str) -> None:
+    seats = seat_frame(load_games(paper_db, family=family))
+    effects = parameter_effects(seats, "self_gain", family=family)
+    # horizon_disclosed follows from max_rounds on the paper grid: one effect, not two splitting it.
+    assert "horizon_disclosed" not in set(effects["variable"]) and "max_rounds" in set(effects["variable"])
+    assert "horizon_disclosed (follows from max_rounds)" in effects.attrs["dropped"]
+    done = seats[seats["status"] == "completed"]["self_gain"]
+    spread = float(done.max() - done.min())
+    assert spread > 0
+    values = effects[["effect", "low", "high"]].to_numpy(dtype=float)
+    assert np.isfinite(values).all()
+    assert ((effects["high"] - effects["low"]) < spread).all()
+    balanced = balanced_table(seats, "self_gain", family)
+    assert np.isfinite(balanced[["balanced_mean", "low", "high"]].to_numpy(dtype=float)).all()
+    assert ((balanced["high"] - balanced["low"]) < spread).all()
+
+
+def test_a_database_mixing_two_grids_is_not_identified_rather_than_printed_as_huge_numbers(
+    tmp_path: Path,
+) -> None:
+    db = paper_grid_database(tmp_path / "mixed.duckdb", families=("negotiation",))
+    # A second grid with an agent the paper grid never saw: its interactions with the paper levels are not
+    # identified, so the balanced table says so rather than showing ±1e12.
+    config = RunConfig(
+        games=[GameSet(family="negotiation", grid={"seller_value": [0.8, 1.2]}, fixed={"max_rounds": 6})],
+        pairs=[(PlayerSpec(kind="baseline", strategy="spe"), PlayerSpec(kind="baseline", strategy="spe"))],
+        db=db,
+        progress=False,
+    )
+    run(config)
+    seats = seat_frame(load_games(db, family="negotiation"))
+    with pytest.raises(NotIdentified, match="not identified"):
+        balanced_table(seats[seats["seat"] == 1].assign(agent=lambda f: f["agent"] + "/" + f["opponent"]),
+                       "self_gain", "negotiation")  # fmt: skip
+    page = write_report(db, tmp_path / "report.html").read_text()
+    assert "e+11" not in page and "e+12" not in page
 
 
 # ---------------------------------------------------------------- comparisons

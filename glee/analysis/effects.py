@@ -28,8 +28,8 @@ import statsmodels.formula.api as smf
 from patsy import build_design_matrices
 from pydantic import BaseModel, ConfigDict
 from scipy import stats
-from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
+from glee.analysis.design import Dropped, identify, require_identified
 from glee.analysis.frames import METRICS, parameter_columns
 from glee.errors import ConfigError
 from glee.games import check_family, registry
@@ -49,8 +49,8 @@ class CellFit(BaseModel):
     nobs: int
     design_info: Any
     """The formula's design (patsy), to build the same columns for new rows."""
-    full_rank: bool
-    """False when some coefficients are not identified (e.g. an agent never seen at some level)."""
+    dropped: tuple[Dropped, ...] = ()
+    """Columns left out before fitting (constant, or following from another column)."""
 
     def intervals(self, confidence: float = 0.95) -> pd.DataFrame:
         """Estimate, low, high and p-value per term (t distribution with the raw rows' df)."""
@@ -64,19 +64,26 @@ class CellFit(BaseModel):
         )
 
 
-def fit_cells(data: pd.DataFrame, metric: str, formula: str, columns: Sequence[str]) -> CellFit:
-    """OLS of `formula` on `data`, fitted on the cell means of `columns` (all categorical)."""
+def fit_cells(
+    data: pd.DataFrame, metric: str, formula: str, columns: Sequence[str], dropped: Sequence[Dropped] = ()
+) -> CellFit:
+    """OLS of `formula` on `data`, fitted on the cell means of `columns` (all categorical).
+
+    Raises NotIdentified when the games do not identify every coefficient (never a pseudo-inverse's numbers).
+    """
     cells = data.groupby(list(columns), observed=True, dropna=False)[metric].agg(["mean", "count", "var"])
     cells = cells.reset_index().rename(columns={"mean": metric})
     for name in columns:
         cells[name] = _plain(cells[name])
     within = float(((cells["count"] - 1) * cells["var"].fillna(0.0)).sum())
+    weights = cells["count"].to_numpy(dtype=float)
+    model = smf.wls(formula, data=cells, weights=weights)
+    require_identified(model.exog, model.exog_names, metric, weights)
     with warnings.catch_warnings():
         # The cell table is often saturated (its own residual df is 0) and statsmodels warns about
-        # its scale; the scale used below is the raw rows'. Rank deficiency is reported as full_rank.
+        # its scale; the scale used below is the raw rows'.
         warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", SingularMatrixWarning)
-        fit = smf.wls(formula, data=cells, weights=cells["count"].to_numpy(dtype=float)).fit()
+        fit = model.fit()
     nobs = int(cells["count"].sum())
     df_resid = float(nobs - fit.model.rank)
     if df_resid <= 0:
@@ -89,7 +96,7 @@ def fit_cells(data: pd.DataFrame, metric: str, formula: str, columns: Sequence[s
         df_resid=df_resid,
         nobs=nobs,
         design_info=fit.model.data.model_spec,
-        full_rank=fit.model.rank == len(fit.params),
+        dropped=tuple(dropped),
     )
 
 
@@ -143,11 +150,6 @@ def _prepare(frame: pd.DataFrame, metric: str, columns: Sequence[str]) -> pd.Dat
     return data
 
 
-def _varying(data: pd.DataFrame, names: Sequence[str]) -> list[str]:
-    """Parameters with at least two observed levels (a constant has no effect to estimate)."""
-    return [n for n in names if data[n].nunique() > 1]
-
-
 def parameter_effects(
     frame: pd.DataFrame,
     metric: str,
@@ -171,12 +173,13 @@ def parameter_effects(
         names = list(parameters)
     columns = [*names, agent_column] if agent_column else names
     data = _prepare(frame, metric, columns)
-    variables = _varying(data, columns)
+    design = identify(data, columns, protected=[agent_column] if agent_column else [])
+    variables = list(design.kept)
     if not variables:
         raise ConfigError("parameters: none of them varies in the data; nothing to estimate")
     refs = {v: _reference(data, v, family, chosen) for v in variables}
     formula = f"{metric} ~ " + " + ".join(_term(v, refs[v]) for v in variables)
-    fit = fit_cells(data, metric, formula, variables)
+    fit = fit_cells(data, metric, formula, variables, design.dropped)
     ci = fit.intervals(confidence)
     rows = []
     for term in fit.params.index:
@@ -196,7 +199,9 @@ def parameter_effects(
                 "n": fit.nobs,
             }
         )
-    return pd.DataFrame(rows, columns=["variable", "level", "reference", "effect", "low", "high", "p_value", "n"])
+    table = pd.DataFrame(rows, columns=["variable", "level", "reference", "effect", "low", "high", "p_value", "n"])
+    table.attrs["dropped"] = [d.line() for d in design.dropped]
+    return table
 
 
 def prediction_grid(data: pd.DataFrame, parameters: Sequence[str], family: str | None) -> pd.DataFrame:
@@ -227,10 +232,13 @@ def balanced_table(
     fam = check_family(family)
     names = list(parameters) if parameters is not None else [c for c in paper_grid_of(fam) if c in frame]
     rows = []
+    dropped_all: list[Dropped] = []
     for seat in sorted(frame["seat"].unique()):
         part = frame[frame["seat"] == seat]
         data = _prepare(part, metric, [*names, agent_column])
-        params_used = _varying(data, names)
+        design = identify(data, [*names, agent_column], protected=[agent_column])
+        params_used = [n for n in design.kept if n != agent_column]
+        dropped_all += [d for d in design.dropped if d.name != agent_column]
         agents = sorted(_scalar(a) for a in data[agent_column].unique())
         main = " + ".join(_term(v, _reference(data, v, fam, {})) for v in params_used)
         agent_term = _term(agent_column, agents[0])
@@ -240,7 +248,7 @@ def balanced_table(
             formula = f"{metric} ~ {agent_term}"
         else:
             formula = f"{metric} ~ {main or '1'}"
-        fit = fit_cells(data, metric, formula, [agent_column, *params_used])
+        fit = fit_cells(data, metric, formula, [agent_column, *params_used], design.dropped)
         grid = prediction_grid(data, params_used, fam)
         cov = fit.cov.to_numpy()
         beta = fit.params.to_numpy()
@@ -263,7 +271,8 @@ def balanced_table(
                     "raw_mean": observed[metric].mean(),
                     "n": len(observed),
                     "grid_cells": len(grid),
-                    "full_rank": fit.full_rank,
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["dropped"] = sorted({d.line() for d in dropped_all})
+    return table
