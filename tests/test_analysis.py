@@ -33,7 +33,7 @@ from glee.store import open_store
 from glee.store.glee_import import import_glee
 from tests.support.analysis_db import baseline_database, paper_grid_database
 from tests.support.calls_db import BARGAINING, MODEL_X, MODEL_Y, NEGOTIATION, REJECTION, calls_database
-from tests.support.synthetic import synthetic_games
+from tests.support.synthetic import BUYER_EFFECT, SELLER_EFFECT, role_games, synthetic_games
 
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "glee_samples"
 
@@ -155,14 +155,18 @@ def test_parameter_effects_recover_known_effects_within_their_intervals() -> Non
     assert got.loc[("size", "big"), "p_value"] < 1e-10
 
 
-def test_cell_fit_equals_ols_on_the_raw_rows() -> None:
+def test_cell_fit_equals_statsmodels_cluster_robust_ols_on_the_raw_rows() -> None:
     data = effect_data(n=600, seed=5)
+    # 40 configurations whose replicates share a random shift: the errors must be clustered by them.
+    rng = np.random.default_rng(6)
+    data["configuration"] = rng.integers(0, 40, len(data)).astype(str)
+    data["self_gain"] += rng.normal(0, 0.3, 40)[data["configuration"].astype(int)]
     effects = parameter_effects(data, "self_gain", ["size", "mode"], reference={"size": "small", "mode": "a"})
     raw = smf.ols(
         "self_gain ~ C(size, Treatment(reference='small')) + C(mode, Treatment(reference='a'))"
         " + C(agent, Treatment(reference='x'))",
         data=data,
-    ).fit()
+    ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(data["configuration"])[0]}, use_t=True)
     ci = raw.conf_int()
     term = "C(mode, Treatment(reference='a'))[T.b]"
     row = effects.set_index(["variable", "level"]).loc[("mode", "b")]
@@ -170,6 +174,7 @@ def test_cell_fit_equals_ols_on_the_raw_rows() -> None:
     assert row["low"] == pytest.approx(ci.loc[term, 0], abs=1e-10)
     assert row["high"] == pytest.approx(ci.loc[term, 1], abs=1e-10)
     assert row["p_value"] == pytest.approx(raw.pvalues[term], rel=1e-6)
+    assert "cluster-robust over 40 configurations" in effects.attrs["caption"]
 
 
 def test_parameter_effects_refuse_bad_names_and_references() -> None:
@@ -199,6 +204,62 @@ def test_balanced_table_removes_the_bias_of_unbalanced_configurations() -> None:
     # The raw means rank the agents the wrong way round; the balanced ones do not.
     assert table.loc["x", "raw_mean"] > table.loc["y", "raw_mean"]
     assert table.loc["x", "balanced_mean"] < table.loc["y", "balanced_mean"]
+
+
+# ---------------------------------------------------------------- per role
+
+
+def test_per_role_fit_recovers_the_seller_and_the_buyer_effect_and_the_pooled_fit_says_it_pools() -> None:
+    seats = seat_frame(role_games(1500, seed=4))
+    effects = parameter_effects(seats, "self_gain", parameters=["buyer_value"], family="negotiation")
+    got = effects[effects["variable"] == "buyer_value"].set_index("role")
+    assert list(got.index) == ["seller", "buyer"]
+    for role, truth, other in (("seller", SELLER_EFFECT, BUYER_EFFECT), ("buyer", BUYER_EFFECT, SELLER_EFFECT)):
+        assert got.loc[role, "low"] <= truth <= got.loc[role, "high"], role
+        assert not got.loc[role, "low"] <= other <= got.loc[role, "high"], role
+        assert got.loc[role, "n"] == 1500  # one row per game in that role
+    assert "per role" in effects.attrs["caption"]
+    pooled = parameter_effects(seats, "self_gain", parameters=["buyer_value"], family="negotiation", pooled=True)
+    row = pooled[pooled["variable"] == "buyer_value"].iloc[0]
+    assert row["role"] == "pooled" and "pooled over both seats" in pooled.attrs["caption"]
+    assert row["effect"] == pytest.approx((SELLER_EFFECT + BUYER_EFFECT) / 2, abs=0.03)
+    assert row["n"] == 3000
+
+
+def test_a_game_level_metric_uses_one_row_per_game() -> None:
+    games = role_games(400, seed=5)
+    seats = seat_frame(games)
+    by_seat_frame = metric_table(seats, by=("family",), metrics=("efficiency",), seed=3).iloc[0]
+    by_game_frame = metric_table(games, by=("family",), metrics=("efficiency",), seed=3).iloc[0]
+    assert by_seat_frame["efficiency_n"] == 400 == by_game_frame["efficiency_n"]
+    assert by_seat_frame["efficiency_low"] == pytest.approx(by_game_frame["efficiency_low"])
+    assert by_seat_frame["efficiency_high"] == pytest.approx(by_game_frame["efficiency_high"])
+    # Read twice (once per seat, as independent rows) the interval would be about 1/sqrt(2) as wide: it is not.
+    doubled = pd.concat([games, games.assign(game_id=games["game_id"] + "'")]).drop(columns=["params"])
+    twice = metric_table(doubled, by=("family",), metrics=("efficiency",), seed=3).iloc[0]
+    width = by_seat_frame["efficiency_high"] - by_seat_frame["efficiency_low"]
+    assert width > 1.3 * (twice["efficiency_high"] - twice["efficiency_low"])
+    effects = parameter_effects(seats, "efficiency", parameters=["buyer_value"], family="negotiation")
+    assert set(effects["role"]) == {"game"} and set(effects["n"]) == {400}
+    # The agent in each seat is a regressor named by its role; with two agents swapping seats the buyer's agent
+    # follows from the seller's, so it is dropped and said so.
+    assert "seller" in set(effects["variable"]) and "buyer (follows from seller)" in effects.attrs["dropped"]
+    assert (
+        effects.set_index("variable").loc["buyer_value", "low"]
+        <= 0.2
+        <= effects.set_index("variable").loc["buyer_value", "high"]
+    )
+
+
+def test_replicates_sharing_a_configuration_widen_the_interval() -> None:
+    # 100 configurations x 5 replicates: the interval resamples configurations, not games.
+    games = role_games(100, seed=6, replicates=5)
+    games["configuration"] = games["params"] + games["player_1"]
+    clustered = metric_table(games, by=("family",), metrics=("efficiency",)).iloc[0]
+    naive = metric_table(games.drop(columns=["configuration", "params"]), by=("family",), metrics=("efficiency",))
+    assert clustered["efficiency_n"] == 500
+    width = clustered["efficiency_high"] - clustered["efficiency_low"]
+    assert width > 1.2 * (naive.iloc[0]["efficiency_high"] - naive.iloc[0]["efficiency_low"])
 
 
 # ---------------------------------------------------------------- identified designs
@@ -473,10 +534,17 @@ def test_summary_and_report_tell_forfeit_games_from_own_forfeits(tmp_path: Path)
     lines = agent_table(db).splitlines()
     header = lines[1]
     assert "forfeit games" in header and "own forfeits" in header
-    rows = {line.split()[0]: line.split()[1:5] for line in lines[2:]}
+    assert "self-gain (ITT)" in header
+    # One row per agent and role (the agent's label printed once, on its first row).
+    rows, agent = {}, ""
+    for line in lines[2:]:
+        cells = line.split()
+        if not line.startswith(" "):
+            agent, cells = cells[0], cells[1:]
+        rows[(agent, cells[0])] = cells[1:5]
     # games, forfeit games, own forfeits, failed: the baseline forfeited nothing.
-    assert rows["baseline:spe"] == ["2", "2", "0", "0"]
-    assert rows["model:x"] == ["2", "2", "2", "0"]
+    assert rows[("baseline:spe", "seller")] == rows[("baseline:spe", "buyer")] == ["1", "1", "0", "0"]
+    assert rows[("model:x", "seller")] == rows[("model:x", "buyer")] == ["1", "1", "1", "0"]
     page = write_report(db, tmp_path / "report.html").read_text()
     assert "<th>forfeit_games</th>" in page and "<th>own_forfeits</th>" in page
 

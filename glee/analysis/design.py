@@ -60,7 +60,8 @@ def _determines(cells: pd.DataFrame, source: str, target: str) -> bool:
 def identify(data: pd.DataFrame, names: Sequence[str], protected: Sequence[str] = ()) -> Design:
     """Drop constant columns, then each column that follows from another kept one (of two that
     determine each other, the later is dropped); `protected` columns (e.g. the agent) are never
-    dropped for following from a parameter, the parameter is dropped instead."""
+    dropped for following from a parameter (the parameter is dropped instead), only for following from
+    another protected column."""
     names = list(dict.fromkeys(names))
     cells = data[names].drop_duplicates()
     dropped: list[Dropped] = []
@@ -70,11 +71,11 @@ def identify(data: pd.DataFrame, names: Sequence[str], protected: Sequence[str] 
             dropped.append(Dropped(name=name, reason="constant"))
         else:
             kept.append(name)
-    # Later columns are looked at first, so of two that determine each other the later one goes.
+    # Later columns are looked at first, so of two that determine each other the later one goes. A protected
+    # column goes only for another protected one (the buyer's agent when it follows from the seller's).
     for name in reversed(list(kept)):
-        if name in protected:
-            continue
-        source = next((o for o in kept if o != name and _determines(cells, o, name)), None)
+        sources = [o for o in kept if o != name and (name not in protected or o in protected)]
+        source = next((o for o in sources if _determines(cells, o, name)), None)
         if source is not None:
             dropped.append(Dropped(name=name, reason=f"follows from {source}"))
             kept.remove(name)
