@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -28,11 +29,12 @@ from glee.analysis.transcripts import turn_table
 from glee.engine import GameSet, PlayerSpec, RunConfig, run
 from glee.engine.record import GameRecord
 from glee.errors import ConfigError
-from glee.games import Outcome
+from glee.games import Outcome, new_game, parse_params
 from glee.store import open_store
 from glee.store.glee_import import import_glee
 from tests.support.analysis_db import baseline_database, paper_grid_database
 from tests.support.calls_db import BARGAINING, MODEL_X, MODEL_Y, NEGOTIATION, REJECTION, calls_database
+from tests.support.playout import play_baselines
 from tests.support.synthetic import BUYER_EFFECT, SELLER_EFFECT, role_games, synthetic_games
 
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "glee_samples"
@@ -260,6 +262,58 @@ def test_replicates_sharing_a_configuration_widen_the_interval() -> None:
     assert clustered["efficiency_n"] == 500
     width = clustered["efficiency_high"] - clustered["efficiency_low"]
     assert width > 1.2 * (naive.iloc[0]["efficiency_high"] - naive.iloc[0]["efficiency_low"])
+
+
+# ---------------------------------------------------------------- forfeits in the estimate
+
+
+def forfeits_in_bad_positions() -> tuple[pd.DataFrame, float]:
+    """Negotiation games where `model:x` (seller) plays like spe but forfeits wherever the rules leave the seller
+    nothing to gain (seller_value >= buyer_value), with one failed game; and the seller's true mean gain."""
+    rows, truth = [], []
+    grid = [(fa, fb) for fa in (0.8, 1.0, 1.2, 1.5) for fb in (0.8, 1.0, 1.2, 1.5)]
+    for i, (fa, fb) in enumerate(grid):
+        params = parse_params("negotiation", {"seller_value": fa, "buyer_value": fb, "max_rounds": 9})
+        played = asyncio.run(play_baselines(params, "spe", "spe", seed=i))
+        truth.append(played.outcome().self_gain_1)
+        end = new_game(params, i).forfeit(1) if fa >= fb else played
+        out = end.outcome()
+        rows.append(
+            {
+                "game_id": f"g{i}", "family": "negotiation", "params": params.model_dump_json(),
+                "seller_value": fa, "buyer_value": fb, "player_1": "model:x", "player_2": "baseline:spe",
+                "status": "forfeit" if fa >= fb else "completed", "forfeit_seat": out.forfeit_seat,
+                **out.model_dump(include={"payoff_1", "payoff_2", "self_gain_1", "self_gain_2", "efficiency",
+                                          "fairness", "agreement"}),
+            }
+        )  # fmt: skip
+    rows.append(
+        {
+            **rows[0],
+            "game_id": "failed",
+            "status": "failed",
+            "forfeit_seat": None,
+            "self_gain_1": None,
+            "self_gain_2": None,
+        }
+    )
+    return pd.DataFrame(rows), float(np.mean(truth))
+
+
+def test_forfeits_in_bad_positions_bias_the_completed_mean_and_the_itt_mean_recovers_the_truth() -> None:
+    games, truth = forfeits_in_bad_positions()
+    seats = seat_frame(games)
+    row = metric_table(seats, by=("agent", "role")).set_index(["agent", "role"]).loc[("model:x", "seller")]
+    assert (row["games"], row["completed"], row["forfeit_games"], row["own_forfeits"], row["failed"]) == (
+        17, 6, 10, 10, 1,
+    )  # fmt: skip
+    assert row["self_gain_n"] == 6 and row["self_gain_itt_n"] == 16  # the failed game is in neither view
+    assert row["self_gain"] > truth + 0.1  # survivor bias: the bad positions are left out
+    assert row["self_gain_itt"] == pytest.approx(truth)
+    assert row["self_gain_itt_low"] <= truth <= row["self_gain_itt_high"]
+    effects = parameter_effects(seats, "self_gain", ["seller_value"], family="negotiation", view="itt")
+    assert set(effects[effects["role"] == "seller"]["n"]) == {16}
+    assert "intention to treat" in effects.attrs["caption"]
 
 
 # ---------------------------------------------------------------- identified designs

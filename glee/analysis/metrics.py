@@ -1,4 +1,9 @@
-"""Metric tables: mean of each metric per group with a 95 % interval, and fault counts.
+"""Metric tables: mean of each metric per group with a 95 % interval, in two views of forfeits, and fault counts.
+
+Each metric is shown over completed games only and by intention to treat (forfeits scored as the outcome
+their rules store for them: no deal / no sale); failed games are in neither and are counted. Intervals
+resample configurations (what replicates of one spec share), so replicates are not taken for independent
+games.
 
 Intervals are percentile bootstraps computed with numpy, vectorized per group (one
 `(resamples, n)` index draw and one gather), not `scipy.stats.bootstrap`: scipy resamples
