@@ -20,7 +20,7 @@ from glee.analysis import calls_by_agent, full_prompt, load_calls
 from glee.analysis.compare import bradley_terry, paired_comparison
 from glee.analysis.design import NotIdentified, identify
 from glee.analysis.effects import balanced_table, parameter_effects
-from glee.analysis.frames import load_games, load_turns, seat_frame
+from glee.analysis.frames import distinct_transcripts, load_games, load_turns, seat_frame
 from glee.analysis.metrics import group_means, metric_table
 from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_frame, outcome_vs_theory, spe_prediction
 from glee.analysis.report import write_report
@@ -316,6 +316,27 @@ def test_forfeits_in_bad_positions_bias_the_completed_mean_and_the_itt_mean_reco
     assert "intention to treat" in effects.attrs["caption"]
 
 
+# ---------------------------------------------------------------- replicates
+
+
+def test_identical_transcripts_count_once_and_the_caption_says_how_many(baseline_db: Path) -> None:
+    games = load_games(baseline_db, family="bargaining")
+    spe = games[(games["player_1"] == "baseline:spe") & (games["player_2"] == "baseline:spe")]
+    assert len(spe) == 12 and spe["transcript"].notna().all()  # 4 configurations x 3 replicates
+    # spe against itself has no chance move: its 3 replicates of a configuration are the same game.
+    assert spe.groupby("configuration")["transcript"].nunique().eq(1).all()
+    kept, collapsed = distinct_transcripts(spe)
+    assert (len(kept), collapsed) == (4, 8)
+    table = metric_table(seat_frame(spe), by=("agent", "role"), metrics=("self_gain",), resamples=50)
+    assert set(table["games"]) == {4} and table.attrs["collapsed"] == 8
+    assert "8 games identical to another of their configuration (same turns) counted once" in table.attrs["caption"]
+    # The random baseline draws from its seed, which differs per replicate: those games are not copies.
+    rnd = games[games["player_1"] == "baseline:random"]
+    assert distinct_transcripts(rnd)[1] < len(rnd) // 3
+    effects = parameter_effects(seat_frame(games), "self_gain", family="bargaining")
+    assert effects.attrs["collapsed"] == distinct_transcripts(games)[1] >= 8
+
+
 # ---------------------------------------------------------------- identified designs
 
 
@@ -441,6 +462,8 @@ def test_load_games_gives_typed_parameters_and_both_seats(baseline_db: Path) -> 
 def test_metric_table_by_agent_and_role(baseline_db: Path) -> None:
     seats = seat_frame(load_games(baseline_db, family="negotiation"))
     table = metric_table(seats, by=("agent", "role"), resamples=50).set_index(["agent", "role"])
+    seats, collapsed = distinct_transcripts(seats)  # the table counts copies of a replicate once
+    assert collapsed > 0
     # Every agent sat in both seats (swap_seats), so each has a seller row and a buyer row.
     assert set(table.index) == {
         (a, r) for a in ("baseline:spe", "baseline:fair", "baseline:random") for r in ("seller", "buyer")

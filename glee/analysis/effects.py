@@ -30,7 +30,15 @@ from pydantic import BaseModel, ConfigDict
 from scipy import stats
 
 from glee.analysis.design import Dropped, identify, require_identified
-from glee.analysis.frames import GAME_METRICS, METRICS, configurations, game_frame, parameter_columns
+from glee.analysis.frames import (
+    COLLAPSED_NOTE,
+    GAME_METRICS,
+    METRICS,
+    configurations,
+    distinct_transcripts,
+    game_frame,
+    parameter_columns,
+)
 from glee.errors import ConfigError
 from glee.games import check_family, registry
 from glee.games.grids import paper_grid_of
@@ -245,6 +253,7 @@ def parameter_effects(
         names = [c for c in parameter_columns(check_family(family) if family else None) if c in frame]
     else:
         names = list(parameters)
+    frame, collapsed = distinct_transcripts(frame)
     parts: list[tuple[str | None, pd.DataFrame, list[str]]]
     if metric in GAME_METRICS:
         games = game_frame(frame)
@@ -301,7 +310,10 @@ def parameter_effects(
     columns_out = ["role", "variable", "level", "reference", "effect", "low", "high", "p_value", "n"]
     table = pd.DataFrame(rows, columns=columns_out)
     table.attrs["dropped"] = dropped
-    table.attrs["caption"] = effects_caption(metric, parts[0][0], view, confidence, notes, dropped)
+    table.attrs["caption"] = effects_caption(metric, parts[0][0], view, confidence, notes, dropped) + (
+        " " + COLLAPSED_NOTE.format(n=collapsed) if collapsed else ""
+    )
+    table.attrs["collapsed"] = collapsed
     return table
 
 
@@ -356,6 +368,7 @@ def balanced_table(
     """
     fam = check_family(family)
     names = list(parameters) if parameters is not None else [c for c in paper_grid_of(fam) if c in frame]
+    frame, collapsed = distinct_transcripts(frame)
     rows = []
     dropped_all: list[Dropped] = []
     notes: list[str] = []
@@ -410,5 +423,7 @@ def balanced_table(
         f" agent x parameter interactions fitted on that role's rows, and averaged; {games}."
         f" {confidence:.0%} intervals (t), over configurations: {'; '.join(notes)}."
         + (" Dropped before fitting: " + ", ".join(table.attrs["dropped"]) + "." if table.attrs["dropped"] else "")
+        + (" " + COLLAPSED_NOTE.format(n=collapsed) if collapsed else "")
     )
+    table.attrs["collapsed"] = collapsed
     return table

@@ -53,6 +53,13 @@ GAME_COLUMNS: dict[str, str] = {
 parameter called `rounds` (its horizon). `configuration` names what a game's replicates share (family,
 parameters and the agent in each seat): the unit that intervals resample."""
 
+TRANSCRIPT_SQL = (
+    "SELECT game_id, md5(string_agg(concat_ws(chr(31), turn, round, seat, kind, action::VARCHAR, message, valid),"
+    " chr(30) ORDER BY turn)) AS transcript FROM turns GROUP BY game_id"
+)
+"""A hash of each game's turns (every action, message and Nature's draws, in order): with the configuration,
+what tells a replicate that is a copy of another (deterministic players at temperature 0) from a real one."""
+
 OPTIONAL_COLUMNS: dict[str, str] = {
     "source_id": "g.source_id",
     "conforms": "g.conforms",
@@ -113,8 +120,10 @@ def load_games(
     filters: Mapping[str, Any] | None = None,
     limit: int | None = None,
     agent: str | None = None,
+    transcripts: bool = True,
 ) -> pd.DataFrame:
-    """One row per game: family, typed parameters, both agents, status, end reason, metrics.
+    """One row per game: family, typed parameters, both agents, status, end reason, metrics, and (unless
+    `transcripts` is False) `transcript`, a hash of its turns that tells copies apart (distinct_transcripts).
 
     `filters` maps a column (a game column or a parameter) to a value or a list of values;
     e.g. `{"player_1": "baseline:spe", "delta_1": [0.9, 0.95]}`. `agent` keeps the games it
@@ -159,7 +168,11 @@ def load_games(
             where = f"({where}) AND ? IN (g.player_1, g.player_2)"
             values.append(agent)
         exprs = ", ".join(f"{sql} AS {name}" for name, sql in allowed.items())
-        query = f"SELECT {exprs} FROM games g LEFT JOIN outcomes o ON o.game_id = g.game_id WHERE {where}"
+        joins = "LEFT JOIN outcomes o ON o.game_id = g.game_id"
+        if transcripts and _columns_of(con, "turns"):
+            exprs += ", t.transcript AS transcript"
+            joins += f" LEFT JOIN ({TRANSCRIPT_SQL}) t ON t.game_id = g.game_id"
+        query = f"SELECT {exprs} FROM games g {joins} WHERE {where}"
         query += " ORDER BY g.game_id"
         if limit is not None:
             query += " LIMIT ?"
@@ -220,6 +233,25 @@ def game_frame(frame: pd.DataFrame) -> pd.DataFrame:
     first["player_2"] = first["opponent"].where(seat_1, first["agent"])
     per_seat = ["seat", "role", "agent", "opponent", "self_gain", "payoff", "forfeited"]
     return first.drop(columns=[c for c in per_seat if c in first]).reset_index(drop=True)
+
+
+COLLAPSED_NOTE = "{n} games identical to another of their configuration (same turns) counted once."
+"""The caption sentence of a table whose frame had copies (distinct_transcripts)."""
+
+
+def distinct_transcripts(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """`frame` with each game whose configuration, status and turns repeat another's counted once (the copies
+    that deterministic players at temperature 0 make of a replicate), and how many games were collapsed.
+    A seat frame keeps both seats of each kept game. Without a `transcript` column, `frame` as it is."""
+    if "transcript" not in frame or "game_id" not in frame:
+        return frame, 0
+    games = frame.drop_duplicates("game_id")
+    keys = pd.DataFrame({"c": configurations(games), "s": games["status"].to_numpy(), "t": games["transcript"]})
+    copies = keys["t"].notna().to_numpy() & keys.duplicated().to_numpy()
+    dropped = set(games["game_id"].to_numpy()[copies])
+    if not dropped:
+        return frame, 0
+    return frame[~frame["game_id"].isin(dropped)], len(dropped)
 
 
 def configurations(frame: pd.DataFrame) -> np.ndarray:

@@ -22,7 +22,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from glee.analysis.frames import GAME_METRICS, METRICS, configurations, metric_columns
+from glee.analysis.frames import (
+    COLLAPSED_NOTE,
+    GAME_METRICS,
+    METRICS,
+    configurations,
+    distinct_transcripts,
+    metric_columns,
+)
 from glee.errors import ConfigError
 
 GAME_COUNTS = {"completed": "completed", "forfeit_games": "forfeit", "failed": "failed"}
@@ -106,12 +113,15 @@ def metric_table(
     `forfeited` column in `seats`, `own_forfeits` (the forfeits the group's own seats made);
     then per metric `<m>`, `<m>_low`, `<m>_high`, `<m>_n`, `<m>_ci` over completed games only, and the
     same with `<m>_itt` over completed and forfeit games (a forfeit scored as its stored outcome).
-    Failed games are in neither view. Self-gain has one value per game and seat in the group; the
-    game-level metrics (efficiency, fairness, agreement) one per game, so a group holding both seats
-    of a game reads it once. Intervals are percentile bootstraps resampling configurations (family,
-    parameters and agents: what replicates share) within the group; `attrs["caption"]` says so.
+    Failed games are in neither view. Games whose turns copy another of their configuration count
+    once (glee.analysis.frames.distinct_transcripts; `attrs["collapsed"]` says how many were).
+    Self-gain has one value per game and seat in the group; the game-level metrics (efficiency,
+    fairness, agreement) one per game, so a group holding both seats of a game reads it once.
+    Intervals are percentile bootstraps resampling configurations (family, parameters and agents:
+    what replicates share) within the group; `attrs["caption"]` says so.
     """
     by = [k for k in ("family", "agent", "seat", "role") if k in seats] if by is None else list(by)
+    seats, collapsed = distinct_transcripts(seats)
     for key in by:
         if key not in seats:
             raise ConfigError(f"by: unknown column {key!r}; allowed: {', '.join(sorted(map(str, seats.columns)))}")
@@ -155,7 +165,10 @@ def metric_table(
             table[f"{name}_high"] = part["high"].to_numpy()
             table[f"{name}_n"] = part["n"].to_numpy()
             table[f"{name}_ci"] = part["ci_method"].to_numpy()
-    table.attrs["caption"] = table_caption(seats, by, confidence)
+    table.attrs["caption"] = table_caption(seats, by, confidence) + (
+        " " + COLLAPSED_NOTE.format(n=collapsed) if collapsed else ""
+    )
+    table.attrs["collapsed"] = collapsed
     return table
 
 
