@@ -22,6 +22,7 @@ from glee.analysis.design import NotIdentified, identify
 from glee.analysis.effects import balanced_table, parameter_effects
 from glee.analysis.frames import distinct_transcripts, load_games, load_turns, seat_frame
 from glee.analysis.metrics import group_means, metric_table
+from glee.analysis.planning import games_needed, half_widths
 from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_frame, outcome_vs_theory, spe_prediction
 from glee.analysis.report import write_report
 from glee.analysis.summary import agent_table
@@ -335,6 +336,42 @@ def test_identical_transcripts_count_once_and_the_caption_says_how_many(baseline
     assert distinct_transcripts(rnd)[1] < len(rnd) // 3
     effects = parameter_effects(seat_frame(games), "self_gain", family="bargaining")
     assert effects.attrs["collapsed"] == distinct_transcripts(games)[1] >= 8
+
+
+# ---------------------------------------------------------------- sample-size planning
+
+
+def planning_frame(n: int, sd: float, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "game_id": [f"g{seed}-{i}" for i in range(n)],
+            "family": "negotiation",
+            "params": '{"seller_value": 1.0}',
+            "agent": "agent:a",
+            "role": "seller",
+            "status": "completed",
+            "self_gain": rng.normal(0.3, sd, n),
+        }
+    )
+
+
+def test_half_widths_by_hand_and_games_needed_reach_the_target() -> None:
+    pilot = planning_frame(100, 0.2, seed=1)
+    row = half_widths(pilot).iloc[0]
+    values = pilot["self_gain"]
+    assert row["games"] == 100
+    assert row["half_width"] == pytest.approx(stats.t.ppf(0.975, 99) * values.std(ddof=1) / np.sqrt(100))
+    plan = games_needed(pilot, target_half_width=0.02).iloc[0]
+    assert plan["needed"] == np.ceil((1.959964 * values.std(ddof=1) / 0.02) ** 2)
+    assert plan["more"] == plan["needed"] - 100
+    # Played at the planned size, the same process reaches the target (within the pilot's sd error).
+    reached = half_widths(planning_frame(int(plan["needed"]), 0.2, seed=2)).iloc[0]["half_width"]
+    assert 0.016 < reached < 0.024
+    one = games_needed(planning_frame(1, 0.2, seed=3), 0.02).iloc[0]
+    assert np.isnan(one["needed"]) and np.isnan(half_widths(planning_frame(1, 0.2, seed=3)).iloc[0]["half_width"])
+    with pytest.raises(ConfigError, match="target_half_width"):
+        games_needed(pilot, 0.0)
 
 
 # ---------------------------------------------------------------- identified designs
