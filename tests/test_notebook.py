@@ -37,3 +37,6 @@ def test_notebook_executes_against_a_baseline_database(tmp_path: Path, monkeypat
     assert "baseline:fair" in text and "mean_difference" in text and "balanced_mean" in text
     assert "Nature" not in text  # negotiation has no chance moves
     assert "forfeit_games" in text and "own_forfeits" in text and "seller" in text and "buyer" in text
+    # Per-role tables with their captions: what a row is, the two views of forfeits, what intervals are over.
+    assert "fitted per role" in text and "intention to treat" in text and "cluster-robust over" in text
+    assert "self_gain_itt" in text and "half-width" in text and "needed" in text

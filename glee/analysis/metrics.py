@@ -45,25 +45,27 @@ def group_means(
     seed: int = 0,
     bootstrap_max_n: int = 5000,
     clusters: np.ndarray | None = None,
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Mean, interval and count of `values` per group code (NaN values are left out).
 
     With `clusters` (an integer code per value, e.g. the configuration replicates share), the
     bootstrap resamples whole clusters within each group and the normal interval uses the
     cluster-robust variance of the mean; without, every value is its own cluster.
+    `pairs` is `cluster_pairs(codes, clusters)` computed once for several calls on the same rows.
     Returns one row per code 0..n_groups-1 with columns mean, low, high, n, clusters, ci_method.
     """
     keep = ~np.isnan(values)
     vals, grp = values[keep], codes[keep]
-    clu = (clusters[keep] if clusters is not None else np.arange(len(vals))).astype(np.int64)
+    pair_of_row, pair_group = cluster_pairs(codes, clusters) if pairs is None else pairs
+    where = pair_of_row[keep]
     n = np.bincount(grp, minlength=n_groups)
     total = np.bincount(grp, weights=vals, minlength=n_groups)
-    # Per (group, cluster): the sum and count of its values, sorted by group then cluster.
-    width = int(clu.max()) + 1 if len(clu) else 1
-    pair, where = np.unique(grp * width + clu, return_inverse=True)
-    pair_group = pair // width
-    pair_sum = np.bincount(where, weights=vals, minlength=len(pair))
-    pair_n = np.bincount(where, minlength=len(pair)).astype(float)
+    # Per (group, cluster) pair, sorted by group: the sum and count of its values; empty pairs are left out.
+    pair_sum = np.bincount(where, weights=vals, minlength=len(pair_group))
+    pair_n = np.bincount(where, minlength=len(pair_group)).astype(float)
+    present = pair_n > 0
+    pair_sum, pair_n, pair_group = pair_sum[present], pair_n[present], pair_group[present]
     g = np.bincount(pair_group, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / n
@@ -88,6 +90,15 @@ def group_means(
         means = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
         low[k], high[k] = np.quantile(means, [alpha, 1 - alpha])
     return pd.DataFrame({"mean": mean, "low": low, "high": high, "n": n, "clusters": g, "ci_method": method})
+
+
+def cluster_pairs(codes: np.ndarray, clusters: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the index of its (group, cluster) pair, and per pair its group (pairs sorted by group);
+    without clusters every row is its own."""
+    clu = (clusters if clusters is not None else np.arange(len(codes))).astype(np.int64)
+    width = int(clu.max()) + 1 if len(clu) else 1
+    pair, pair_of_row = np.unique(codes.astype(np.int64) * width + clu, return_inverse=True)
+    return pair_of_row.astype(np.int64), pair // width
 
 
 VIEWS: dict[str, str] = {"": "completed games only", "_itt": "intention to treat"}
@@ -148,7 +159,7 @@ def metric_table(
     if "forfeited" in seats:
         forfeited = seats["forfeited"].fillna(False).to_numpy(dtype=bool)
         table["own_forfeits"] = np.bincount(codes, weights=forfeited, minlength=n_groups).astype(np.int64)
-    clusters = configurations(seats)
+    pairs = cluster_pairs(codes, configurations(seats))
     views = {"": status == "completed", "_itt": np.isin(status, ["completed", "forfeit"])}
     for i, m in enumerate(metrics):
         values = pd.to_numeric(seats[m], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -157,7 +168,7 @@ def metric_table(
         for suffix, counted in views.items():
             part = group_means(
                 np.where(counted, values, np.nan), codes, n_groups, resamples, confidence, seed + i,
-                bootstrap_max_n, clusters,
+                bootstrap_max_n, pairs=pairs,
             )  # fmt: skip
             name = f"{m}{suffix}"
             table[name] = part["mean"].to_numpy()

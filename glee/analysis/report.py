@@ -25,6 +25,7 @@ from glee.analysis.compare import bradley_terry
 from glee.analysis.effects import balanced_table, parameter_effects
 from glee.analysis.frames import METRICS, load_calls, load_games, load_turns, seat_frame
 from glee.analysis.metrics import calls_by_agent, metric_table
+from glee.analysis.planning import half_widths
 from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_vs_theory
 from glee.analysis.transcripts import turn_table
 from glee.errors import GleeError
@@ -82,6 +83,27 @@ def _metric_section(seats: pd.DataFrame) -> str:
     return _table(shown)
 
 
+def _precision_section(seats: pd.DataFrame) -> str:
+    """Per agent and role, the 95 % half-widths of self-gain its cells reached (glee.analysis.half_widths)."""
+    cells = half_widths(seats, "self_gain")
+    table = (
+        cells.groupby(["agent", "role"], sort=True)
+        .agg(
+            cells=("games", "size"),
+            games_per_cell=("games", "median"),
+            median_half_width=("half_width", "median"),
+            max_half_width=("half_width", "max"),
+        )
+        .reset_index()
+    )
+    table.attrs["caption"] = (
+        "One row per agent and role, over its cells (one configuration each): the median games per cell and the"
+        " median and largest half-width of the 95 % t interval of self-gain (intention to treat) a cell reached."
+        " glee.analysis.games_needed(pilot, target) says how many games a target half-width needs."
+    )
+    return _table(table)
+
+
 def _family_section(family: str, games: pd.DataFrame, seats: pd.DataFrame) -> str:
     fam_seats = seats[seats["family"] == family]
     parts = [f'<h2 id="{family}">{html.escape(family)}</h2>']
@@ -110,7 +132,9 @@ def _family_section(family: str, games: pd.DataFrame, seats: pd.DataFrame) -> st
         parts.append(_try("effects", partial(effects, view)))
         parts.append(f"<h3>Balanced self-gain over the parameter grid per role ({words})</h3>")
         parts.append(_try("balanced table", partial(balanced, view)))
-    parts.append("<h3>Self-gain by parameter</h3>")
+    parts.append("<h3>Precision reached per cell (configuration, agent, role)</h3>")
+    parts.append(_try("precision", lambda: _precision_section(fam_seats)))
+    parts.append("<h3>Self-gain by parameter (per role)</h3>")
     parts.append(_try("plot", lambda: _png(metric_by_parameter(seats, "self_gain", family))))
     parts.append("<h3>Outcomes against the subgame-perfect prediction</h3>")
     parts.append(_try("plot", lambda: _png(outcome_vs_theory(games, family))))
