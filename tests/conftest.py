@@ -37,3 +37,7 @@ def small_config(db: Path, pairs: list[tuple[PlayerSpec, PlayerSpec]], n_games: 
     """Every family's small grid (4 configurations each) for every pair, without a progress bar."""
     games = [GameSet(family=f, grid=SMALL_GRIDS[f], fixed=SHORT[f]) for f in SHORT]
     return RunConfig(games=games, pairs=pairs, n_games=n_games, db=db, progress=False, **kw)
+
+
+pytest_plugins = ["tests.support.web_server"]
+"""Its `serve` fixture starts a `glee serve-web` server (the browser and HTTP tests of the web app)."""

@@ -22,7 +22,7 @@ from glee.engine.specs import PlayerSpec
 from glee.errors import GameAbandoned
 from glee.games import new_game, parse_params
 from glee.play.config import Seating, play_config
-from glee.play.session import game_spec, human_factory, result
+from glee.play.session import game_spec, people_factory, result
 from glee.players.human import HumanField, HumanPlayer, HumanRequest, human_fields, rules_text
 from glee.prompts import system_prompt
 
@@ -278,7 +278,7 @@ async def test_a_person_is_asked_again_with_the_reason_and_never_sees_json() -> 
     )
     source = Scripted([{"decision": "maybe"}, {"decision": "outside"}])
     spec = game_spec(seating, "fay", 0, set())
-    factory, human = human_factory({}, source)
+    factory, people = people_factory({}, {"fay": source})
     record = await play(spec, factory)
     assert record.player_2 == "human:fay"
     assert record.status == "completed" and record.end_reason == "outside_option"
@@ -289,7 +289,7 @@ async def test_a_person_is_asked_again_with_the_reason_and_never_sees_json() -> 
     for request in source.requests:
         assert "JSON" not in request.rules + request.text
     assert [f.name for f in first.fields] == ["decision"]
-    end = result(record, 2, human())
+    end = result(record, 2, people.get("fay"))
     assert end.headline.startswith("No trade")
     assert end.lines == ("You (Bob) gain $0.", "Alice gains $0.")
 
@@ -302,9 +302,9 @@ async def test_the_end_shows_the_answer_to_the_last_offer() -> None:
         seat=1,
     )
     source = Scripted([{"own_gain": "50", "message": "half each?"}])
-    factory, human = human_factory({}, source)
+    factory, people = people_factory({}, {"gus": source})
     record = await play(game_spec(seating, "gus", 0, set()), factory)
-    end = result(record, 1, human())
+    end = result(record, 1, people.get("gus"))
     assert record.status == "completed" and record.end_reason == "agreement"
     assert "Bob accepted your offer" in end.news
     assert end.lines == ("You (Alice) gain $50.", "Bob gains $50.")

@@ -450,11 +450,18 @@ def test_prompt_of_starts_a_fresh_chat_at_a_new_system_message(db_path: Path) ->
 def test_record_fields_and_table_columns_agree(db_path: Path) -> None:
     """Every column is written from a record field and every record field reaches a column, both ways:
     a field renamed on one side only fails here instead of being written NULL."""
+    from glee.engine.record import HumanAnswer
     from glee.games import Outcome
     from glee.players.base import LLMCall
     from glee.store.writer import COLUMNS, NOT_WRITTEN, WRITTEN
 
-    records = {"games": GameRecord, "turns": TurnRecord, "llm_calls": LLMCall, "outcomes": Outcome}
+    records = {
+        "games": GameRecord,
+        "turns": TurnRecord,
+        "llm_calls": LLMCall,
+        "outcomes": Outcome,
+        "human_answers": HumanAnswer,
+    }
     kept_by_the_writer = {"games": {"tries"}}  # columns the writer fills itself, not from the record
     with open_store(db_path) as store:
         for table in WRITTEN:

@@ -11,18 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import signal
-import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
-import yaml
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
@@ -30,7 +25,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.support.loopback import free_port
+from tests.support.web_server import Server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -42,68 +37,6 @@ THREE_FAMILIES = [
     {"family": "negotiation", "params": {"max_rounds": 3, "price_scale": 100}, "opponent": "fair", "seat": 2},
     {"family": "persuasion", "params": {"rounds": 2, "price": 100}, "opponent": "spe", "seat": 1},
 ]
-
-
-class Server:
-    def __init__(self, url: str, db: Path, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.url, self.db, self.process, self.log = url, db, process, log
-
-    def stop(self) -> None:
-        """Ctrl-C, as an experimenter would: games still waiting end as abandoned and are written."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-    def games(self) -> list[dict[str, Any]]:
-        self.stop()
-        with duckdb.connect(str(self.db), read_only=True) as con:
-            cur = con.execute("SELECT * FROM games ORDER BY started_at")
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-    def query(self, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
-        self.stop()
-        with duckdb.connect(str(self.db), read_only=True) as con:
-            return con.execute(sql, args).fetchall()
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    servers: list[Server] = []
-
-    def start(games: list[dict[str, Any]], **settings: Any) -> Server:
-        port = free_port()
-        db = tmp_path / "study.duckdb"
-        study = {"title": "Test study", "instructions": "Play <b>fair</b>.", "games": games, **settings}
-        path = tmp_path / "study.yaml"
-        path.write_text(yaml.safe_dump(study))
-        log = tmp_path / "server.log"
-        process = subprocess.Popen(
-            [GLEE, "serve-web", str(path), f"port={port}", f"db={db}"],
-            cwd=tmp_path,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        server = Server(f"http://127.0.0.1:{port}", db, process, log)
-        servers.append(server)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as reply:
-                    if reply.read() == b"ok":
-                        return server
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"the server did not answer: {log.read_text()}")
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture
@@ -364,3 +297,113 @@ def test_two_participants_play_at_once(serve: Callable[..., Server], browser: Ca
     labels = {g["player_1"] if g["player_1"].startswith("human:") else g["player_2"] for g in games}
     assert labels == {"human:dave", "human:erin"}
     assert turns >= 2
+
+
+PID = "60a1b2c3d4e5f60718293a4b"
+LIFECYCLE = {
+    "participant_ids": "prolific",
+    "consent": "We record your answers for research. You may stop at any time.",
+    "quiz": [
+        {"question": "Who makes the first offer in a bargaining game?", "choices": ["Alice", "Bob"], "answer": "Alice"}
+    ],
+    "quiz_attempts": 2,
+    "completion": {"code": "C0DE42", "redirect_url": "https://app.prolific.com/submissions/complete?cc={code}"},
+    "bonus": {"rate": 2.0, "cap": 5.0, "currency": "GBP"},
+}
+
+
+def test_a_prolific_participant_goes_through_the_whole_study(
+    serve: Callable[..., Server], browser: Callable, tmp_path: Path
+) -> None:
+    import csv
+    import io
+    import os
+
+    import duckdb
+    import httpx2 as httpx  # the HTTP client the openai package brings
+
+    env = {**os.environ, "GLEE_ADMIN_TOKEN": "admin-token-for-the-test"}
+    server = serve(THREE_FAMILIES[:2], env=env, **LIFECYCLE)
+    driver = browser()
+    driver.get(f"{server.url}/?PROLIFIC_PID={PID}&STUDY_ID=study1&SESSION_ID=session1")
+    assert "You may stop at any time." in text_of(driver, By.ID, "consent-text")
+    assert not driver.find_elements(By.ID, "participant")  # the platform's id, not editable
+    driver.find_element(By.ID, "consent").click()
+    click(driver, By.ID, "start")
+    driver.find_element(By.ID, "q0-1").click()  # Bob: wrong
+    click(driver, By.ID, "send")
+    assert "1 of 1 answers is not right" in text_of(driver, By.ID, "error")
+    driver.find_element(By.ID, "q0-0").click()  # Alice: right
+    click(driver, By.ID, "send")
+
+    admin = httpx.Client(base_url=server.url, follow_redirects=False, timeout=30)
+    assert admin.get("/admin").status_code == 403
+    assert admin.get("/admin", params={"token": "wrong"}).status_code == 403
+    assert admin.get("/admin", params={"token": "admin-token-for-the-test"}).status_code == 303
+    _, answered = play_game(driver, "first game")
+    assert answered >= 1
+    monitor = admin.get("/admin").text  # between the two games: one done, the participant still here
+    assert PID in monitor and "Games per configuration" in monitor
+    games_csv = list(csv.DictReader(io.StringIO(admin.get("/admin/export/games.csv").text)))
+    assert [g["status"] for g in games_csv] == ["completed"]
+    snapshot = tmp_path / "snapshot.duckdb"
+    snapshot.write_bytes(admin.get("/admin/export/study.duckdb").content)
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM games WHERE status = 'completed'").fetchone() == (1,)
+    click(driver, By.ID, "next")
+    play_game(driver, "second game")
+    assert text_of(driver, By.ID, "code") == "C0DE42"
+    link = driver.find_element(By.ID, "redirect").get_attribute("href")
+    assert link == "https://app.prolific.com/submissions/complete?cc=C0DE42"
+    bonus_file = admin.get("/admin/bonuses.csv").text
+    participants = server.query(
+        "SELECT consented_at, quiz_tries, quiz_passed_at, completed_at, bonus FROM participants", []
+    )
+    [(consented, tries, passed, completed, bonus)] = participants
+    assert consented and passed and completed and tries == 2
+    [(total,)] = server.query("SELECT sum(self_gain) FROM seats WHERE agent = ?", [f"human:{PID}"])
+    assert bonus == round(min(max(total * 2.0, 0.0), 5.0), 2)
+    assert bonus_file == (f"{PID},{bonus:.2f}\n" if bonus > 0 else "")
+    [(link_fields,)] = server.query("SELECT link FROM participants", [])
+    assert json.loads(link_fields) == {"PROLIFIC_PID": PID, "STUDY_ID": "study1", "SESSION_ID": "session1"}
+
+
+def state_now(driver: webdriver.Chrome) -> str:
+    """'you', 'over' or 'waiting', without waiting (two people: the other may be the one to answer)."""
+    for state, element in (("you", "your-turn"), ("over", "result")):
+        if driver.find_elements(By.ID, element):
+            return state
+    return "waiting"
+
+
+def test_two_participants_are_matched_against_each_other(
+    serve: Callable[..., Server], browser: Callable, tmp_path: Path
+) -> None:
+    games = [{**g, "opponent": "participant", "fallback": "spe", "seat": 1} for g in THREE_FAMILIES]
+    server = serve(games, match_timeout_s=120)
+    drivers = {"hana": browser(), "ivan": browser()}
+    for round_number in range(3):
+        for name, driver in drivers.items():
+            if round_number == 0:
+                start_game(driver, server, name)
+            else:
+                click(driver, By.ID, "next")
+            if name == "hana":  # the first to arrive waits for the other
+                assert "Waiting for another participant" in text_of(driver, By.ID, "matching")
+        families = {family_of(d) for d in drivers.values()}
+        assert len(families) == 1  # the same game, one seat each
+        deadline = time.monotonic() + 120
+        states = {name: "waiting" for name in drivers}
+        while any(s != "over" for s in states.values()):
+            assert time.monotonic() < deadline, {n: d.page_source[:500] for n, d in drivers.items()}
+            for name, driver in drivers.items():
+                with contextlib.suppress(*_RELOADED):
+                    states[name] = state_now(driver)
+                    if states[name] == "you":
+                        answer_turn(driver, family_of(driver), f"from {name}")
+            time.sleep(0.2)
+    shot(drivers["ivan"], tmp_path / "people-result.png")
+    stored = server.games()
+    assert sorted(g["family"] for g in stored) == ["bargaining", "negotiation", "persuasion"]
+    assert all(g["status"] == "completed" for g in stored)
+    assert {(g["player_1"], g["player_2"]) for g in stored} == {("human:hana", "human:ivan")}

@@ -35,6 +35,28 @@ class TurnRecord(BaseModel):
     action: dict[str, Any] | None
     message: str | None = None
     valid: bool = True
+    shown_at: datetime | None = None
+    """A person's turn: when it was first shown to them (None for machines and Nature)."""
+    answered_at: datetime | None = None
+    """A person's turn: when the accepted answer came."""
+
+
+class HumanAnswer(BaseModel):
+    """One row of `human_answers`: one answer a person gave, refused ones included (a person's
+    counterpart of a model call's rejection in `llm_calls`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turn: int
+    seat: Literal[1, 2]
+    attempt: int
+    shown_at: datetime | None
+    answered_at: datetime | None
+    answer: str | None
+    """What the person sent, field by field, as JSON text (each field capped)."""
+    parsed: dict[str, Any] | None = None
+    rejection: str | None = None
+    """Why the answer was refused (the text the person was shown), None when it was accepted."""
 
 
 class GameRecord(BaseModel):
@@ -70,4 +92,6 @@ class GameRecord(BaseModel):
     turns: list[TurnRecord] = []
     calls: list[LLMCall] = []
     """Every model call of the game, each placed (turn, seat, attempt) by the engine."""
+    answers: list[HumanAnswer] = []
+    """Every answer a person gave in the game, refused ones included."""
     outcome: Outcome | None = None

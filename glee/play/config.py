@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from glee.api_keys import refuse_secrets_in_config, refuse_secrets_in_overrides
 from glee.config import CONFIG_DIR, compose_config, explain_hydra, player_names
@@ -41,7 +41,14 @@ class Seating(BaseModel):
     family: Family
     params: dict[str, Any]
     opponent: PlayerSpec
+    """A baseline or an LLM; `kind="human"` (glee's PARTICIPANT) is another participant of the study."""
     seat: Seat
+    fallback: PlayerSpec | None = None
+    """Against another participant: who plays the other seat when no one comes in time."""
+
+    @property
+    def against_people(self) -> bool:
+        return self.opponent.kind == "human"
 
     def key(self) -> str:
         """Equal for equal configurations (how a participant's games are matched to the study's)."""
@@ -66,12 +73,19 @@ def opponent_spec(opponent: str | dict[str, Any], where: str) -> PlayerSpec:
     return spec
 
 
-def seating(family: str, params: dict[str, Any], opponent: PlayerSpec, seat: int, where: str = "") -> Seating:
+def seating(
+    family: str,
+    params: dict[str, Any],
+    opponent: PlayerSpec,
+    seat: int,
+    where: str = "",
+    fallback: PlayerSpec | None = None,
+) -> Seating:
     if seat not in (1, 2):
         raise ConfigError(f"{where}seat: got {seat!r}; allowed: 1 or 2")
     family = check_family(family)
     validated = parse_params(family, params).model_dump(mode="json")
-    return Seating(family=family, params=validated, opponent=opponent, seat=seat)
+    return Seating(family=family, params=validated, opponent=opponent, seat=seat, fallback=fallback)
 
 
 # --- glee play ---------------------------------------------------------------------------------
@@ -132,6 +146,58 @@ def play_config(args: list[str]) -> PlayConfig:
 # --- glee serve-web ----------------------------------------------------------------------------
 
 
+ParticipantIds = Literal["typed", "signed", "prolific", "mturk"]
+
+
+class QuizQuestion(BaseModel):
+    """A comprehension question asked before the games: one right choice among several."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    question: str = Field(min_length=1, max_length=2000)
+    choices: list[str] = Field(min_length=2, max_length=10)
+    answer: str
+
+    @model_validator(mode="after")
+    def _answer_is_a_choice(self) -> QuizQuestion:
+        if self.answer not in self.choices:
+            raise ValueError(f"answer {self.answer!r} is not one of the choices {self.choices}")
+        return self
+
+
+class Completion(BaseModel):
+    """The end of the study: the code a participant reports to the platform, and where to send them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field("", max_length=64)
+    redirect_url: str = Field("", max_length=500)
+    """e.g. `https://app.prolific.com/submissions/complete?cc={code}` ({code} is filled in)."""
+
+    @field_validator("redirect_url")
+    @classmethod
+    def _https(cls, url: str) -> str:
+        if url and not url.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) address")
+        return url
+
+
+class Bonus(BaseModel):
+    """A participant's bonus: the sum over their games of `metric` (their seat's) × `rate`, in [0, cap]."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: Literal["self_gain"] = "self_gain"
+    rate: float = Field(ge=0)
+    """Currency units per unit of the metric (self-gain is scale-free: 1 = the whole amount at stake)."""
+    cap: float = Field(ge=0)
+    currency: str = Field("GBP", pattern=r"^[A-Z]{3}$")
+
+
+PARTICIPANT = "participant"
+"""A study game's opponent that is another participant (matched as they arrive)."""
+
+
 class StudyGame(BaseModel):
     """One configuration of a study, as the experimenter writes it."""
 
@@ -140,7 +206,11 @@ class StudyGame(BaseModel):
     family: str
     params: dict[str, Any] = {}
     opponent: str | dict[str, Any] = "spe"
+    """A player config name, an inline PlayerSpec, or `participant` (another person of the study)."""
     seat: int = 1
+    """Against another participant: the seat of whoever arrives first (the second takes the other)."""
+    fallback: str | dict[str, Any] | None = None
+    """Against another participant: the opponent when no one else comes within `match_timeout_s`."""
 
 
 class StudyConfig(BaseModel):
@@ -156,10 +226,40 @@ class StudyConfig(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     inactivity_timeout_s: float = Field(600.0, gt=0)
+    match_timeout_s: float = Field(60.0, gt=0)
+    """Games against another participant: how long the first to arrive waits before the fallback plays."""
+    reservation_timeout_s: float = Field(60.0, gt=0)
+    """A game whose page its participant has not opened by then is abandoned, freeing its slot."""
     max_games_in_flight: int = Field(200, ge=1)
+    starts_per_minute: int = Field(20, ge=1)
+    """Games one client address may start per minute (more get a polite 429 page)."""
     seed: int = Field(0, ge=0)
+    participant_ids: ParticipantIds = "typed"
+    """Where a participant's id comes from: `typed` into the start page (lab use); `signed`: a link
+    `/?participant=ID&sig=HMAC` (make one with `glee.play.links.signed_link`) checked with the key in the
+    environment variable `link_key_env`; `prolific` or `mturk`: the ids the platform puts in the link
+    (PROLIFIC_PID, STUDY_ID, SESSION_ID; workerId, assignmentId, hitId). Only `typed` lets a person edit it."""
+    link_key_env: str = "GLEE_LINK_KEY"
+    """`signed` links: the name of the environment variable holding the key (never the key itself)."""
+    consent: str = ""
+    """Shown before anything else with a required checkbox (empty: no consent page)."""
+    quiz: list[QuizQuestion] = []
+    """Comprehension questions that must all be answered right before the first game."""
+    quiz_attempts: int = Field(2, ge=1)
+    """Tries at the quiz; after the last wrong one the participant is thanked and does not play."""
+    completion: Completion = Completion()
+    bonus: Bonus | None = None
+    admin_token_env: str = "GLEE_ADMIN_TOKEN"
+    """The experimenter's monitor `/admin` opens with the token in this environment variable (unset: no monitor)."""
 
-    @field_validator("title", "instructions")
+    @field_validator("link_key_env", "admin_token_env")
+    @classmethod
+    def _variable_name(cls, name: str) -> str:
+        if not re.fullmatch(r"[A-Z_][A-Z0-9_]{0,63}", name):
+            raise ValueError("must be the name of an environment variable (A-Z, 0-9, _), not a key")
+        return name
+
+    @field_validator("title", "instructions", "consent")
     @classmethod
     def _short(cls, text: str) -> str:
         if len(text) > 5000:
@@ -172,6 +272,16 @@ class StudyConfig(BaseModel):
         for i, game in enumerate(self.games):
             where = f"games.{i}."
             try:
+                if game.opponent == PARTICIPANT:
+                    if game.fallback is None:
+                        raise ConfigError(
+                            "fallback: missing; allowed: the opponent (a player config name or inline spec) who "
+                            "plays when no other participant comes within match_timeout_s"
+                        )
+                    person = PlayerSpec(kind="human", strategy=None)
+                    fallback = opponent_spec(game.fallback, f"{where}fallback")
+                    out.append(seating(game.family, game.params, person, game.seat, where, fallback))
+                    continue
                 opponent = opponent_spec(game.opponent, f"{where}opponent")
                 out.append(seating(game.family, game.params, opponent, game.seat, where))
             except ConfigError as exc:

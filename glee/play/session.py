@@ -7,7 +7,7 @@ playing a configuration twice plays new Nature draws), and ids stay content hash
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,10 +28,14 @@ def human_spec(name: str) -> PlayerSpec:
     return PlayerSpec(kind="human", strategy=None, name=name)
 
 
-def game_spec(seating: Seating, name: str, run_seed: int, taken: Collection[str]) -> GameSpec:
-    """The spec of a new game of `name` in `seating`: the first replicate whose id is not in `taken`."""
+def game_spec(
+    seating: Seating, name: str, run_seed: int, taken: Collection[str], opponent: PlayerSpec | None = None
+) -> GameSpec:
+    """The spec of a new game of `name` in `seating`: the first replicate whose id is not in `taken`.
+    `opponent` replaces the seating's (a game against another participant: that person, or the fallback)."""
     human = human_spec(name)
-    p1, p2 = (human, seating.opponent) if seating.seat == 1 else (seating.opponent, human)
+    other_seat = opponent or seating.opponent
+    p1, p2 = (human, other_seat) if seating.seat == 1 else (other_seat, human)
     params = parse_params(seating.family, seating.params)
     replicate = 0
     while (spec := GameSpec.create(seating.family, params, p1, p2, replicate, run_seed)).game_id in taken:
@@ -39,22 +43,21 @@ def game_spec(seating: Seating, name: str, run_seed: int, taken: Collection[str]
     return spec
 
 
-def human_factory(
-    endpoints: Mapping[EndpointSpec, ChatEndpoint], source: HumanInput
-) -> tuple[PlayerFactory, Callable[[], HumanPlayer | None]]:
-    """The match's player factory with the human seat answered through `source`, and a getter of
-    that HumanPlayer once the match has made it (for its final news)."""
-    made: list[HumanPlayer] = []
+def people_factory(
+    endpoints: Mapping[EndpointSpec, ChatEndpoint], sources: Mapping[str, HumanInput]
+) -> tuple[PlayerFactory, dict[str, HumanPlayer]]:
+    """The match's player factory for a game of two people, and their HumanPlayers by name (filled in
+    as the match makes them)."""
+    made: dict[str, HumanPlayer] = {}
     machines = player_factory(endpoints)
 
     def make(spec: PlayerSpec, params: Params, seat: Seat, seed: int) -> Player:
-        if spec.kind == "human":
-            player = HumanPlayer(source, spec.name or "player")
-            made.append(player)
+        if spec.kind == "human" and spec.name is not None and spec.name in sources:
+            made[spec.name] = player = HumanPlayer(sources[spec.name], spec.name)
             return player
         return machines(spec, params, seat, seed)
 
-    return make, lambda: made[0] if made else None
+    return make, made
 
 
 def opening_rules(spec: GameSpec, seat: Seat) -> str:

@@ -24,7 +24,7 @@ from glee.engine.scheduler import new_run_id
 from glee.errors import GameAbandoned
 from glee.games.base import seat_names
 from glee.play.config import PlayConfig
-from glee.play.session import game_spec, human_factory, opening_rules, result
+from glee.play.session import game_spec, opening_rules, people_factory, result
 from glee.players.human import HumanField, HumanRequest
 from glee.store import open_store
 
@@ -135,10 +135,10 @@ async def play_terminal(config: PlayConfig, out: TextIO = sys.stdout) -> GameRec
                 out.write(f"(starting {seating.opponent.label()} ...)\n")
                 out.flush()
                 endpoints[seating.opponent.endpoint] = await pool.endpoint(seating.opponent.endpoint)
-            factory, human = human_factory(endpoints, source)
+            factory, people = people_factory(endpoints, {config.name: source})
             record = await play(spec, factory, run_id)
         store.write([record])
-    end = result(record, seating.seat, human())
+    end = result(record, seating.seat, people.get(config.name))
     out.write(f"\n{RULE}\n")
     if end.news:
         out.write(f"{end.news}\n\n")

@@ -8,6 +8,7 @@ every attempt it made, so that the store can log each model call.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -65,6 +66,10 @@ class Attempt(BaseModel):
     """Why the attempt was rejected (parse or validation error), None when it was accepted."""
     call: LLMCall | None = None
     """A model's attempt: the call that produced `text` (its response, parsed and rejection are the same)."""
+    shown_at: datetime | None = None
+    """A person's attempt: when the question was shown (the `human_answers` table keeps these)."""
+    answered_at: datetime | None = None
+    """A person's attempt: when the answer came."""
 
 
 class Decision(BaseModel):

@@ -15,6 +15,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -194,15 +195,17 @@ class HumanPlayer:
         )
         attempts: list[Attempt] = []
         while True:  # a person is asked again until the answer is valid or the source gives up (abandoned)
+            shown_at = datetime.now(UTC)
             raw = await self.source.answer(request)
+            answered_at = datetime.now(UTC)
             text = json.dumps({k: str(v)[:RAW_LIMIT] for k, v in raw.items()}, ensure_ascii=False)
             try:
                 action = read_answer(raw, request.fields, action_model)
             except ValueError as exc:
-                attempts.append(Attempt(text=text, rejection=str(exc)))
+                attempts.append(Attempt(text=text, rejection=str(exc), shown_at=shown_at, answered_at=answered_at))
                 request = request.model_copy(update={"rejection": str(exc)})
                 continue
-            attempts.append(Attempt(text=text, parsed=action.model_dump()))
+            attempts.append(Attempt(text=text, parsed=action.model_dump(), shown_at=shown_at, answered_at=answered_at))
             return Decision(action=action, attempts=attempts)
 
     def final_news(self, observation: Observation, action_model: type[Action]) -> str:

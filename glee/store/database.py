@@ -6,7 +6,7 @@ import json
 import platform
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -120,9 +120,9 @@ class Store:
             ],
         )
 
-    def write(self, records: Sequence[GameRecord]) -> WriteSummary:
+    def write(self, records: Sequence[GameRecord], overwrite: Collection[str] = ()) -> WriteSummary:
         """Insert finished games, one transaction for the batch (see glee.store.writer for replays)."""
-        return write_games(self.con, records)
+        return write_games(self.con, records, overwrite)
 
 
 def open_store(path: Path | str = Path("data/glee.duckdb"), read_only: bool = False) -> Store:

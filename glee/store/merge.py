@@ -66,7 +66,13 @@ def merge(shards: list[Path], out: Path) -> MergeSummary:
                     " AND column_name = 'rounds'"
                 ).fetchone()
                 renamed = {"games": " RENAME (rounds AS rounds_played)"} if old and old[0] else {}
-                for name in WRITTEN:
+                present = {
+                    r[0]
+                    for r in con.execute(
+                        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'shard'"
+                    ).fetchall()
+                }
+                for name in (n for n in WRITTEN if n in present):  # a shard of an earlier glee lacks newer tables
                     con.execute(
                         f"INSERT INTO {name} BY NAME SELECT *{renamed.get(name, '')} FROM shard.{name} "
                         "WHERE game_id IN (SELECT game_id FROM take)"

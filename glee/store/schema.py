@@ -11,7 +11,7 @@ import duckdb
 
 from glee.games import families, family
 
-TABLES = ("runs", "games", "turns", "llm_calls", "outcomes")
+TABLES = ("runs", "games", "turns", "llm_calls", "outcomes", "human_answers", "participants")
 SEATS_VIEW = "seats"
 """One row per game and seat, over every family (see seats_view_sql)."""
 
@@ -106,7 +106,11 @@ def seats_view_sql() -> str:
     return f"CREATE OR REPLACE VIEW {SEATS_VIEW} AS\n" + "\nUNION ALL BY NAME\n".join(selects)
 
 
-MIGRATIONS = ("ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides JSON",)
+MIGRATIONS = (
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides JSON",
+    "ALTER TABLE turns ADD COLUMN IF NOT EXISTS shown_at TIMESTAMPTZ",
+    "ALTER TABLE turns ADD COLUMN IF NOT EXISTS answered_at TIMESTAMPTZ",
+)
 """Columns added since the first schema, for databases created before them (each idempotent)."""
 
 

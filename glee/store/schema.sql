@@ -51,7 +51,23 @@ CREATE TABLE IF NOT EXISTS turns (
     action   JSON,
     message  VARCHAR,            -- the free-text message of the action, if any
     valid    BOOLEAN NOT NULL,   -- False only for a forfeiting seat's last turn
+    shown_at    TIMESTAMPTZ,     -- a person's turn: when it was first shown (NULL for machines)
+    answered_at TIMESTAMPTZ,     -- a person's turn: when the accepted answer came
     PRIMARY KEY (game_id, turn)
+);
+
+-- Every answer a person gave, refused ones included (a model's are rows of llm_calls).
+CREATE TABLE IF NOT EXISTS human_answers (
+    game_id     VARCHAR NOT NULL,
+    turn        INTEGER NOT NULL,
+    seat        TINYINT NOT NULL,
+    attempt     INTEGER NOT NULL,  -- 1, 2, ... within the turn
+    shown_at    TIMESTAMPTZ,       -- when the question (or the re-ask) was shown
+    answered_at TIMESTAMPTZ,
+    answer      VARCHAR,           -- what was sent, field by field (JSON text, each field capped)
+    parsed      JSON,              -- the action it gave, when accepted
+    rejection   VARCHAR,           -- why it was refused (what the person was told), NULL when accepted
+    PRIMARY KEY (game_id, turn, attempt)
 );
 
 CREATE TABLE IF NOT EXISTS llm_calls (
@@ -87,4 +103,19 @@ CREATE TABLE IF NOT EXISTS outcomes (
     rounds       INTEGER,
     forfeit_seat TINYINT,
     extras       JSON               -- the family's extra records (first_offer_share, price, sales, ...)
+);
+
+-- `glee serve-web`: where each participant is in the study (consent, quiz, games, end) and their bonus.
+CREATE TABLE IF NOT EXISTS participants (
+    participant     VARCHAR PRIMARY KEY,
+    link            JSON,          -- the study link's fields (e.g. Prolific's STUDY_ID, SESSION_ID)
+    first_seen      TIMESTAMPTZ,
+    consented_at    TIMESTAMPTZ,
+    quiz_tries      INTEGER,
+    quiz_passed_at  TIMESTAMPTZ,
+    screened_out_at TIMESTAMPTZ,   -- the quiz was failed too often: thanked, no games
+    completed_at    TIMESTAMPTZ,   -- every configuration played; the completion code was shown
+    completion_code VARCHAR,
+    bonus           DOUBLE,        -- in the study's bonus currency
+    currency        VARCHAR
 );

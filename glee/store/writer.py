@@ -10,20 +10,20 @@ transcript is kept, so every table holds one game per game_id.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 from pydantic import BaseModel
 
-from glee.engine.record import GameRecord, TurnRecord
+from glee.engine.record import GameRecord, HumanAnswer, TurnRecord
 from glee.games import Outcome
 from glee.players.base import LLMCall
 
 DONE = ("completed", "forfeit", "abandoned")
 """Statuses never played or written again (a person who left is not brought back by a resume)."""
-WRITTEN = ("games", "turns", "llm_calls", "outcomes")
+WRITTEN = ("games", "turns", "llm_calls", "outcomes", "human_answers")
 
 
 class WriteSummary(BaseModel):
@@ -51,7 +51,13 @@ def game_row(r: GameRecord, tries: int) -> tuple[Any, ...]:
 
 
 def turn_row(game_id: str, t: TurnRecord) -> tuple[Any, ...]:
-    return (game_id, t.turn, t.round, t.seat, t.kind, _json(t.action), t.message, t.valid)
+    return (
+        game_id, t.turn, t.round, t.seat, t.kind, _json(t.action), t.message, t.valid, t.shown_at, t.answered_at,
+    )  # fmt: skip
+
+
+def answer_row(game_id: str, a: HumanAnswer) -> tuple[Any, ...]:
+    return (game_id, a.turn, a.seat, a.attempt, a.shown_at, a.answered_at, a.answer, _json(a.parsed), a.rejection)
 
 
 def call_row(game_id: str, c: LLMCall) -> tuple[Any, ...]:
@@ -75,7 +81,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "status", "end_reason", "rounds_played", "started_at", "finished_at", "error", "forfeit_seat",
         "source_id", "conforms", "conform_error", "tries", "spec", "error_kind",
     ),
-    "turns": ("game_id", "turn", "round", "seat", "kind", "action", "message", "valid"),
+    "turns": (
+        "game_id", "turn", "round", "seat", "kind", "action", "message", "valid", "shown_at", "answered_at",
+    ),
     "llm_calls": (
         "game_id", "turn", "seat", "attempt", "model", "request", "response", "error",
         "prompt_tokens", "completion_tokens", "cached_tokens", "latency_ms", "finish_reason",
@@ -85,22 +93,26 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "game_id", "payoff_1", "payoff_2", "self_gain_1", "self_gain_2", "efficiency", "fairness",
         "agreement", "end_reason", "rounds", "forfeit_seat", "extras",
     ),
+    "human_answers": (
+        "game_id", "turn", "seat", "attempt", "shown_at", "answered_at", "answer", "parsed", "rejection",
+    ),
 }  # fmt: skip
 """The columns the row functions above fill, in their order (the tables may order theirs differently)."""
 
-NOT_WRITTEN = {"games": {"turns", "calls", "outcome"}}
+NOT_WRITTEN = {"games": {"turns", "calls", "answers", "outcome"}}
 """Record fields that are not columns of their table (they are rows of the other tables)."""
 
 
 def _rows(records: Sequence[GameRecord], tries: dict[str, int]) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {table: [] for table in WRITTEN}
-    games, turns, calls, outcomes = (out[t] for t in WRITTEN)
+    games, turns, calls, outcomes, answers = (out[t] for t in WRITTEN)
     for r in records:
         games.append(game_row(r, tries.get(r.game_id, 0) + 1))
         turns.extend(turn_row(r.game_id, t) for t in r.turns)
         calls.extend(call_row(r.game_id, c) for c in r.calls)
         if r.outcome is not None:
             outcomes.append(outcome_row(r.game_id, r.outcome))
+        answers.extend(answer_row(r.game_id, a) for a in r.answers)
     return out
 
 
@@ -110,8 +122,11 @@ def _arrow(table: str, rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Tab
     return pa.Table.from_pydict({name: list(columns[name]) for name in schema.names}, schema=schema)
 
 
-def write_games(con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord]) -> WriteSummary:
-    """Insert finished games in one transaction: all of the batch or nothing.
+def write_games(
+    con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord], overwrite: Collection[str] = ()
+) -> WriteSummary:
+    """Insert finished games in one transaction: all of the batch or nothing. A stored game that is
+    done is kept unless its id is in `overwrite` (a game with people, written as it goes).
 
     The writer works on its own cursor, so results a reader left open on `con` do not get in its way.
     """
@@ -132,7 +147,8 @@ def write_games(con: duckdb.DuckDBPyConnection, records: Sequence[GameRecord]) -
             }
             batch: dict[str, GameRecord] = {}
             for r in records:
-                if r.game_id in batch or existing.get(r.game_id, ("", 0))[0] in DONE:
+                done = existing.get(r.game_id, ("", 0))[0] in DONE and r.game_id not in overwrite
+                if r.game_id in batch or done:
                     summary.skipped += 1
                 else:
                     batch[r.game_id] = r
