@@ -244,9 +244,9 @@ def test_a_game_level_metric_uses_one_row_per_game() -> None:
     assert width > 1.3 * (twice["efficiency_high"] - twice["efficiency_low"])
     effects = parameter_effects(seats, "efficiency", parameters=["buyer_value"], family="negotiation")
     assert set(effects["role"]) == {"game"} and set(effects["n"]) == {400}
-    # The agent in each seat is a regressor named by its role; with two agents swapping seats the buyer's agent
-    # follows from the seller's, so it is dropped and said so.
-    assert "seller" in set(effects["variable"]) and "buyer (follows from seller)" in effects.attrs["dropped"]
+    # The pair of agents is one regressor, each agent named with its role.
+    assert set(effects[effects["variable"] == "pair"]["level"]) == {"agent:b (seller) vs agent:a (buyer)"}
+    assert set(effects[effects["variable"] == "pair"]["reference"]) == {"agent:a (seller) vs agent:b (buyer)"}
     assert (
         effects.set_index("variable").loc["buyer_value", "low"]
         <= 0.2
@@ -405,6 +405,10 @@ def test_identify_drops_constants_and_columns_that_follow_from_another() -> None
 @pytest.mark.parametrize("family", ["negotiation", "bargaining"])
 def test_paper_grid_effects_are_finite_and_narrower_than_the_metric(paper_db: Path, family: str) -> None:
     seats = seat_frame(load_games(paper_db, family=family))
+    game_level = parameter_effects(seats, "efficiency", family=family)
+    assert set(game_level["role"]) == {"game"} and "pair" in set(game_level["variable"])
+    assert np.isfinite(game_level[["effect", "low", "high"]].to_numpy(dtype=float)).all()
+    assert ((game_level["high"] - game_level["low"]) < 1.0).all()  # efficiency lies in [0, 1]
     effects = parameter_effects(seats, "self_gain", family=family)
     # horizon_disclosed follows from max_rounds on the paper grid: one effect, not two splitting it.
     assert "horizon_disclosed" not in set(effects["variable"]) and "max_rounds" in set(effects["variable"])

@@ -239,7 +239,7 @@ def parameter_effects(
     family's ROLES: seller and buyer, ...), on that role's rows, with the agent in that role as a
     regressor; `pooled=True` fits it over both seats at once instead (role "pooled", which the caption
     says). A game-level metric (efficiency, fairness, agreement) is fitted on the game frame, one row
-    per game (role "game"), with the agent in each seat as a regressor named after its role.
+    per game (role "game"), with the pair of agents (seat 1 vs seat 2, each with its role) as a regressor.
     `parameters` default to the family's parameters; constant ones and those that follow from another
     are dropped (`attrs["dropped"]`). `reference` picks the baseline level per column (defaults: the
     family's default configuration, then the first level in sorted order). `view` is "completed"
@@ -259,9 +259,13 @@ def parameter_effects(
         games = game_frame(frame)
         agents: list[str] = []
         if agent_column and {"player_1", "player_2"} <= set(games.columns):
+            # One regressor for the two agents, "<seat 1 agent> vs <seat 2 agent>": the outcome of a game is
+            # the pair's, and two separate agent columns are not identified when not every pairing was played.
             first, second = _seat_roles(frame, family)
-            games = games.assign(**{first: games["player_1"], second: games["player_2"]})
-            agents = [first, second]
+            games = games.assign(
+                pair=games["player_1"].astype(str) + f" ({first}) vs " + games["player_2"].astype(str) + f" ({second})"
+            )
+            agents = ["pair"]
         elif agent_column and agent_column in games:
             agents = [agent_column]
         parts = [("game", games, agents)]
@@ -322,7 +326,7 @@ def effects_caption(
 ) -> str:
     """What a parameter_effects row is, which games it reads, and what its intervals are over."""
     if role == "game":
-        unit = f"{metric} is a game-level metric: one row per game, the agent in each seat a regressor"
+        unit = f"{metric} is a game-level metric: one row per game, the pair of agents (seat 1 vs seat 2) a regressor"
     elif role == "pooled":
         unit = f"{metric} pooled over both seats (one row per game and seat, no role term): a seller's and a buyer's"
         unit += " gains are mixed, so an effect is their average"
