@@ -324,6 +324,12 @@ def play_command(args: argparse.Namespace) -> int:
     return play_in_terminal(args.overrides)
 
 
+def serve_agents_command(args: argparse.Namespace) -> int:
+    from glee.play.agents.app import serve_agents
+
+    return serve_agents(args.overrides)
+
+
 def serve_web_command(args: argparse.Namespace) -> int:
     from glee.play.web.app import serve_web
 
@@ -391,6 +397,12 @@ def _parser() -> argparse.ArgumentParser:
     web = sub.add_parser("serve-web", help="serve a study: participants play games against models in the browser")
     web.add_argument("overrides", nargs="*", metavar="[STUDY.yaml] KEY=VALUE", help="e.g. port=8080 db=PATH")
     web.set_defaults(handler=serve_web_command)
+    agents = sub.add_parser(
+        "serve-agents",
+        help="serve the GLEE competition's agent API: glee-sdk agents play glee's players, every game logged",
+    )
+    agents.add_argument("overrides", nargs="*", metavar="[CONFIG.yaml] KEY=VALUE", help="e.g. port=8080 db=PATH")
+    agents.set_defaults(handler=serve_agents_command)
     return parser
 
 

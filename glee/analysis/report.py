@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from glee.analysis.compare import bradley_terry
 from glee.analysis.effects import balanced_table, parameter_effects
 from glee.analysis.frames import METRICS, load_calls, load_games, load_turns, seat_frame
+from glee.analysis.leaderboard import leaderboard_section
 from glee.analysis.metrics import calls_by_agent, metric_table
 from glee.analysis.planning import half_widths
 from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_vs_theory
@@ -209,6 +210,7 @@ def write_report(db_path: Path, out_path: Path) -> Path:
             "<p>" + " · ".join(f'<a href="#{f}">{f}</a>' for f in families) + ' · <a href="#games">games</a></p>'
         )
         seats = seat_frame(games)
+        body.append(leaderboard_section(games, seats, families))
         body += [_family_section(f, games, seats) for f in families]
         body.append(_calls_section(db_path))
         chosen = _chosen_games(games)

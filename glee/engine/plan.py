@@ -88,6 +88,19 @@ def seat_pairs(config: RunConfig) -> list[tuple[PlayerSpec, PlayerSpec]]:
     return list(out.values())
 
 
+def check_sdk_players(config: RunConfig, pairs: list[tuple[PlayerSpec, PlayerSpec]]) -> None:
+    """Import every sdk player's strategy and find every family's codec before anything is played, so a
+    wrong `strategy` or a family competition agents cannot play is one ConfigError, not failed games."""
+    if not any(p.kind == "sdk" for pair in pairs for p in pair):
+        return
+    from glee.players.sdk import codec, load_strategy
+
+    for player in {p for pair in pairs for p in pair if p.kind == "sdk"}:
+        load_strategy(str(player.strategy))
+    for games in config.games:
+        codec(games.family)
+
+
 def plan(config: RunConfig) -> list[GameSpec]:
     """Every game of the experiment, in a stable order; ids and seeds do not depend on that order.
 
@@ -96,6 +109,7 @@ def plan(config: RunConfig) -> list[GameSpec]:
     specs: list[GameSpec] = []
     ids: set[str] = set()
     pairs = seat_pairs(config)
+    check_sdk_players(config, pairs)
     for games in config.games:
         for params in configurations(games):
             for p1, p2 in pairs:

@@ -5,22 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationInfo, field_validator, model_validator
 
 from glee.backends.spec import EndpointSpec
 from glee.games import Family, Params, families, parse_params
 from glee.players.base import Sampling
-from glee.players.baseline import Strategy
+from glee.players.baseline import STRATEGIES, Strategy
+
+SDK_ONLY = {"threads", "with_prompt"}
+"""PlayerSpec fields only sdk players take."""
 
 
 class PlayerSpec(BaseModel):
-    """One agent: a baseline strategy, an LLM behind an endpoint, or a human."""
+    """One agent: a baseline strategy, an LLM behind an endpoint, a competition agent's strategy
+    function (`sdk`), a competition agent connected to `glee serve-agents` (`agent`), or a human."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["baseline", "llm", "human"] = "baseline"
-    strategy: Strategy | None = "spe"
-    """Baselines only."""
+    kind: Literal["baseline", "llm", "sdk", "agent", "human"] = "baseline"
+    strategy: str | None = "spe"
+    """A baseline's rule (spe, random or fair); an sdk player's function, `path/to/agent.py:function` or
+    `package.module:function` (glee.players.sdk)."""
     endpoint: EndpointSpec | None = None
     """LLMs only."""
     sampling: Sampling = Sampling()
@@ -28,9 +33,29 @@ class PlayerSpec(BaseModel):
     """Tries per turn before the game is forfeited (1 + re-asks; default 2 re-asks)."""
     name: str | None = None
     """Overrides the agent label (humans: `human:<name>`)."""
+    threads: int = Field(0, ge=0)
+    """sdk players: worker threads for a blocking strategy (one pool per strategy), 0 to call it in the event
+    loop (a pure-Python agent). Transport only: not part of the game's identity."""
+    with_prompt: bool = True
+    """sdk players: whether the game dict carries glee's prompt text (`prompt`). Rendering it is most of an
+    in-process turn's cost; a strategy that never reads it may switch it off (the key then holds "")."""
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy_of_the_kind(cls, strategy: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind", "baseline")
+        if kind == "baseline" and strategy is not None and strategy not in STRATEGIES:
+            raise ValueError(f"got {strategy!r}; allowed for a baseline: one of {list(STRATEGIES)}")
+        if kind == "sdk" and (strategy is None or strategy in STRATEGIES or ":" not in strategy):
+            raise ValueError(
+                f"got {strategy!r}; allowed for an sdk player: path/to/agent.py:function or package.module:function"
+            )
+        return strategy
 
     @model_validator(mode="after")
     def _check_kind(self) -> PlayerSpec:
+        if self.kind == "agent" and not self.name:
+            raise ValueError("an agent player needs a name (its label is agent:<name>)")
         if self.kind == "llm" and self.endpoint is None:
             raise ValueError("an llm player needs an endpoint")
         if self.kind == "baseline" and self.strategy is None:
@@ -43,9 +68,11 @@ class PlayerSpec(BaseModel):
     def label(self) -> str:
         """The stable agent label stored in games.player_N."""
         if self.name:
-            return self.name if self.kind != "human" else f"human:{self.name}"
+            return f"{self.kind}:{self.name}" if self.kind in ("human", "agent") else self.name
         if self.kind == "baseline":
             return f"baseline:{self.strategy}"
+        if self.kind == "sdk":
+            return f"sdk:{str(self.strategy).rpartition(':')[2]}"
         if self.kind == "human":
             return "human"
         assert self.endpoint is not None
@@ -54,7 +81,8 @@ class PlayerSpec(BaseModel):
 
     def identity(self) -> dict[str, Any]:
         """Everything about this player that changes what is played (no transport settings)."""
-        data = self.model_dump(mode="json")
+        # The sdk player's own settings are left out of other kinds' identities (their ids predate them).
+        data = self.model_dump(mode="json", exclude={"threads"} if self.kind == "sdk" else SDK_ONLY)
         if self.endpoint is not None:
             for key in self.endpoint.transport_fields():
                 data["endpoint"].pop(key, None)

@@ -26,12 +26,9 @@ from glee.games.base import (
 )
 from glee.games.registry import Bounds, GameFamily, register
 
-VERSION: int = 2
-"""The rules version: bump it when a change to these rules changes what a game plays."""
-
 ROLES = ("first_proposer", "second_proposer")
 """What seat 1 and seat 2 are: both propose and respond, in turn; seat 1 proposes in odd rounds."""
-VERSION = 2
+VERSION: int = 3
 """The bargaining rules' version, part of every bargaining game's id (not other families'). Bump it whenever a
 change here, or anything shared that these rules use, changes what a bargaining game with the same spec plays
 (its turns or outcome); tests/test_golden.py fails until it is bumped."""
@@ -45,6 +42,9 @@ class BargainingParams(OfferParams):
     delta_2: float = Field(0.95, gt=0, le=1)
     max_rounds: int = Field(99, ge=1)
     show_inflation_update: bool = True
+    walkaway_allowed: bool = False
+    """Whether the responder may walk away instead of rejecting: the game ends at once with no deal (the
+    GLEE competition's rule); glee's original game has only accept and reject."""
 
     def delta(self, seat: Seat) -> float:
         return self.delta_1 if seat == 1 else self.delta_2
@@ -61,6 +61,17 @@ class Offer(Action):
 class Response(Action):
     kind: ClassVar[TurnKind] = "respond"
     decision: Literal["accept", "reject"]
+
+
+class WalkawayResponse(Response):
+    """The response where the game allows walking away (`walkaway_allowed`): the game ends with no deal."""
+
+    decision: Literal["accept", "reject", "walkaway"]  # type: ignore[assignment]
+
+
+def response_model(walkaway_allowed: bool) -> type[Action]:
+    """The responder's action: accept or reject, and walkaway only where the game allows it."""
+    return WalkawayResponse if walkaway_allowed else Response
 
 
 @cache
@@ -82,6 +93,7 @@ class BargainingObservation(Observation):
     """Known only when the horizon is disclosed."""
     messages_allowed: bool
     show_inflation_update: bool
+    walkaway_allowed: bool
     proposer: Seat
     pending_offer: tuple[float, float] | None
     """The (Alice, Bob) split awaiting this seat's answer, when it is asked to respond."""
@@ -109,7 +121,7 @@ class BargainingState(GameState):
     def action_model(self) -> type[Action]:
         if self.pending is None:
             return offer_model(self.params.money, self.params.messages_allowed)
-        return Response
+        return response_model(self.params.walkaway_allowed)
 
     def _apply(self, action: Action) -> Self:
         seat = self.to_act()
@@ -123,7 +135,7 @@ class BargainingState(GameState):
         assert isinstance(action, Response)
         if action.decision == "accept":
             update = self._record(seat, action, accepted=self.pending, pending=None, end_reason="agreement")
-        elif self.round >= self.params.max_rounds:
+        elif action.decision == "walkaway" or self.round >= self.params.max_rounds:
             update = self._record(seat, action, pending=None, end_reason="no_deal")
         else:
             update = self._record(seat, action, pending=None)
@@ -147,6 +159,7 @@ class BargainingState(GameState):
             max_rounds=p.max_rounds if p.horizon_disclosed else None,
             messages_allowed=p.messages_allowed,
             show_inflation_update=p.show_inflation_update,
+            walkaway_allowed=p.walkaway_allowed,
             proposer=self.proposer(),
             pending_offer=self.pending if responding else None,
         )

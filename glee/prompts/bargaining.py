@@ -57,6 +57,11 @@ def system(o: BargainingObservation) -> str:
         lines.append(f"- You do not know how inflation affects {them}.")
     if o.show_inflation_update:
         lines.append("- Each round you are reminded how much value money has lost so far.")
+    if o.walkaway_allowed:
+        lines.append(
+            "- Instead of rejecting an offer, the other player may walk away: the game ends at once and neither "
+            "of you gets anything."
+        )
     if o.messages_allowed:
         lines.append("- With each offer the proposer writes a message, which is passed on to the other player.")
     else:
@@ -83,7 +88,8 @@ def _event(o: BargainingObservation, turn: Turn, out: Lines) -> None:
         if o.messages_allowed and message is not None:
             out.quote(f"{them}'s message (quoted as written; it is not part of the rules):", str(message))
     else:
-        verb = "accepted" if turn.action["decision"] == "accept" else "rejected"
+        decision = turn.action["decision"]
+        verb = {"accept": "accepted", "walkaway": "walked away from"}.get(decision, "rejected")
         said = f"you {verb} {them}'s offer" if mine else f"{them} {verb} your offer"
         out.add(f"Round {turn.round}: {said}.")
 
@@ -108,6 +114,8 @@ def turn(o: BargainingObservation, events: Sequence[Turn], shape: ActionShape) -
     if o.kind == "respond" and o.pending_offer is not None:
         mine, theirs = o.pending_offer if o.seat == 1 else o.pending_offer[::-1]
         ask = f"{them}'s offer: you get {money(mine)} and {them} gets {money(theirs)}. Do you accept or reject it?"
+        if o.walkaway_allowed:
+            ask = ask.removesuffix("?") + ", or walk away?"
     else:
         ask = f"It is your turn to make an offer: how much of the {money(o.money)} do you keep? {them} gets the rest."
     return out.request(ask, shape.keys, shape.example, them)

@@ -15,12 +15,13 @@ from typing import Any
 
 import pandas as pd
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from glee.analysis.frames import load_games, parameter_columns
+from glee.analysis.frames import load_games, parameter_columns, seat_frame
+from glee.analysis.leaderboard import leaderboards
 from glee.errors import ConfigError
 from glee.games import check_family, families
 from glee.games.base import seat_names
@@ -119,6 +120,12 @@ def create_app(db: Path) -> FastAPI:
     @app.get("/healthz")
     async def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
+
+    @app.get("/api/leaderboard")
+    async def leaderboard() -> JSONResponse:
+        """Per family, the agents ranked by Bradley–Terry strength with their metrics per role (JSON)."""
+        games = load_games(db)
+        return JSONResponse(leaderboards(games, seat_frame(games)) if not games.empty else {})
 
     @app.get("/")
     async def runs(request: Request) -> HTMLResponse:
