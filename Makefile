@@ -16,7 +16,7 @@ else
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 endif
 
-.PHONY: setup browser run test lint notebook bench test-vllm clean
+.PHONY: setup browser run test lint notebook bench test-vllm slurm-test clean
 
 setup: $(STAMP)
 
@@ -73,6 +73,14 @@ notebook: setup
 test-vllm: setup
 	VENV=$(VENV) tests/vllm/setup.sh
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -m vllm tests/test_vllm.py $(ARGS)
+
+# A real one-node SLURM cluster (Debian's slurm-wlm, munge, slurmdbd, MariaDB; installed as root when
+# missing), its daemons started as plain processes for the SLURM tests and stopped by pid afterwards,
+# also when a test fails. GLEE_SLURM_DIR (default /tmp/glee-slurm) holds its config, state and logs.
+slurm-test: setup
+	tests/slurm/cluster.sh start
+	status=0; $(VENV)/bin/pytest -m slurm tests/test_slurm.py -s $(ARGS) || status=$$?; \
+	    tests/slurm/cluster.sh stop; exit $$status
 
 # Every benchmark: one JSON figure per line on stdout, and BENCHMARKS.md (figures, machine, date).
 bench: setup

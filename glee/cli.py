@@ -25,6 +25,7 @@ from glee.config import (
     PRIMARY,
     SHARD_NAME,
     expand_seats,
+    expand_shards,
     play_named_game,
     store_game_configs,
     sweep_jobs,
@@ -124,6 +125,9 @@ keys (KEY=VALUE): {", ".join(k for k in RUN_KEYS if k not in ("game", "player_1"
   a seat's fields: player_1.temperature=0.7 player_1.model=PATH +player_1.endpoint.engine_args.n_threads=4
 
 options:
+  shard=K/N         play only shard K of N of the plan (a stable partition by game id)
+  shards=N          the sweep of all N shards (-m shard=1/N,...,N/N): one job and shard database each,
+                    on any launcher; `glee status SWEEP_DIR` shows each shard's progress, even while running
   -m, --multirun    one job per combination of comma-separated values (player_1=spe,fair); the jobs
                     write shards under multirun/sweep-<hash>; the same command again resumes them
   hydra/launcher=joblib|submitit_local|submitit_slurm
@@ -163,12 +167,41 @@ def print_sweep_configs(parsed: argparse.Namespace) -> int:
     return 0
 
 
+def validate_jobs(jobs: list[list[str]], config_dir: Path | None) -> None:
+    """Validate every job of a run; jobs that differ only in their shard are composed and planned once
+    (a `shards=64` sweep would plan the experiment 64 times), the other jobs' shard values checked alone."""
+    from pydantic import ValidationError
+
+    from glee.engine.specs import Shard
+
+    checked: set[tuple[str, ...]] = set()
+    for job in jobs:
+        rest = tuple(o for o in job if o.split("=", 1)[0].lstrip("+~") != "shard")
+        if rest in checked:
+            for override in job:
+                if override not in rest:
+                    value = override.split("=", 1)[1]
+                    try:
+                        Shard.model_validate(value)
+                    except ValidationError as exc:
+                        reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+                        raise ConfigError(f"shard: {reason} (got {value!r})") from None
+            continue
+        validate(job, config_dir)
+        checked.add(rest)
+
+
 def run_command(args: list[str]) -> int:
     """`glee run`: validate every job's config, then hand the command line to Hydra."""
     import hydra
     from hydra._internal.utils import get_args_parser
 
     args = expand_seats(args)
+    try:
+        args = expand_shards(args)
+    except GleeError as exc:
+        print(f"glee: error: {exc}", file=sys.stderr)
+        return 2
     try:
         parsed = get_args_parser().parse_args(args)
     except SystemExit as exc:
@@ -188,8 +221,11 @@ def run_command(args: list[str]) -> int:
     if not any(flag in args for flag in _HYDRA_INFO_FLAGS):
         try:
             jobs = sweep_jobs(parsed.overrides) if parsed.multirun else [parsed.overrides]
-            for job in jobs:
-                validate(job, Path(parsed.config_dir) if parsed.config_dir else None)
+            validate_jobs(jobs, Path(parsed.config_dir) if parsed.config_dir else None)
+            from glee.sweeps import picks_slurm, require_slurm_accounting
+
+            if parsed.multirun and picks_slurm(parsed.overrides):
+                require_slurm_accounting()
         except GleeError as exc:
             print(f"glee: error: {exc}", file=sys.stderr)
             return 2
@@ -239,6 +275,13 @@ def merge_command(args: argparse.Namespace) -> int:
         f"merged {summary.shards} shards into {summary.out}: {summary.games_added} games added, "
         f"{summary.duplicates_dropped} duplicates dropped, {summary.failed_replaced} failed games replaced"
     )
+    return 0
+
+
+def status_command(args: argparse.Namespace) -> int:
+    from glee.sweeps import status_table
+
+    print(status_table(args.path))
     return 0
 
 
@@ -358,6 +401,11 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("shards", nargs="+", type=Path, metavar="SHARD")
     merge.add_argument("--out", type=Path, required=True, help="the database to write (created if missing)")
     merge.set_defaults(handler=merge_command)
+    status = sub.add_parser(
+        "status", help="planned, done, failed and running games of a sweep's shards (or a database), also mid-run"
+    )
+    status.add_argument("path", type=Path, metavar="SWEEP_DIR|DB")
+    status.set_defaults(handler=status_command)
     show = sub.add_parser("show", help="print one game's transcript: parameters, players, turns, outcome")
     show.add_argument("game_id", help="a game id, or enough of its start to be unique")
     show.add_argument("--db", type=Path, default=Path("data/glee.duckdb"))

@@ -39,6 +39,8 @@ RUN_KEYS = (
     "seed",
     "db",
     "max_games_in_flight",
+    "workers",
+    "shard",
     "progress",
 )
 
@@ -73,6 +75,23 @@ def expand_seats(overrides: list[str]) -> list[str]:
             path = f".{_SHORT_FIELDS[head]}.{head}" + (f".{tail}" if tail else "")
         out.append(f"{prefix}{seat}{path}{rest}")
     return out
+
+
+def expand_shards(args: list[str]) -> list[str]:
+    """`shards=N` is the sweep `-m shard=1/N,...,N/N`: N jobs, each playing one shard of the plan
+    (with any other swept values, N jobs per combination of them)."""
+    found = [a for a in args if a.split("=", 1)[0] == "shards"]
+    if not found:
+        return args
+    value = found[-1].split("=", 1)[1]
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"shards: got {value!r}; allowed: a whole number >= 1 (the jobs to split the plan into)")
+    if any(_override_key(a) == "shard" for a in args):
+        raise ConfigError("shard: given with shards=N; allowed: one of shard=K/N (one shard) or shards=N (all of them)")
+    n = int(value)
+    out = [a for a in args if a.split("=", 1)[0] != "shards"]
+    out.append("shard=" + ",".join(f"{k}/{n}" for k in range(1, n + 1)))
+    return out if "-m" in out or "--multirun" in out else ["-m", *out]
 
 
 def _override_key(override: str) -> str:
@@ -210,7 +229,9 @@ def to_run_config(
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown key; allowed: {', '.join(sorted(RUN_KEYS))}")
     fields: dict[str, Any] = {
-        k: data[k] for k in ("swap_seats", "n_games", "seed", "db", "max_games_in_flight", "progress") if k in data
+        k: data[k]
+        for k in ("swap_seats", "n_games", "seed", "db", "max_games_in_flight", "workers", "shard", "progress")
+        if k in data
     }
     fields["experiment"] = experiment
     fields["games"] = _game_sets(data, overrides, experiment)

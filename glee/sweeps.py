@@ -34,7 +34,7 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-NOT_PLAYED = ("progress", "max_games_in_flight")
+NOT_PLAYED = ("progress", "max_games_in_flight", "workers")
 """Top-level keys that change how a job runs, not what it plays (also left out of job folder names)."""
 
 
@@ -77,6 +77,7 @@ class ShardSink:
         from glee.store import open_store
 
         self.store = open_store(shard)
+        self.path = shard
         self.target = target
 
     def done_ids(self) -> set[str]:
@@ -102,6 +103,48 @@ class ShardSink:
 
     def close(self) -> None:
         self.store.close()
+
+
+# --- SLURM ----------------------------------------------------------------------------------
+
+SLURM_LAUNCHER = "submitit_slurm"
+
+
+def picks_slurm(overrides: list[str]) -> bool:
+    """Whether the command line runs its jobs on SLURM (`hydra/launcher=submitit_slurm`)."""
+    return any(o.lstrip("+~").split("=", 1) == ["hydra/launcher", SLURM_LAUNCHER] for o in overrides)
+
+
+def require_slurm_accounting() -> None:
+    """Refuse SLURM without working accounting (`sacct`, through slurmdbd), with one line.
+
+    submitit learns that a job ended from `sacct`; without accounting a job that died (killed,
+    out of memory, node lost) stays UNKNOWN to it and the sweep would wait for it forever.
+    """
+    import subprocess
+
+    from glee.errors import ConfigError
+
+    why = (
+        "glee runs sweeps on SLURM only with accounting (slurmdbd: AccountingStorageType="
+        "accounting_storage/slurmdbd), since without it a job that died stays UNKNOWN and the sweep waits forever"
+    )
+    try:
+        out = subprocess.run(
+            ["sacct", "-n", "-X", "--starttime=now-1minutes", "--format=JobID"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise ConfigError(f"hydra/launcher={SLURM_LAUNCHER}: no sacct command here; {why}") from None
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"hydra/launcher={SLURM_LAUNCHER}: sacct did not answer within 60 s; {why}") from None
+    if out.returncode != 0:
+        lines = (out.stderr or out.stdout).strip().splitlines()
+        said = lines[0].strip() if lines else f"exit status {out.returncode}"
+        raise ConfigError(f"hydra/launcher={SLURM_LAUNCHER}: sacct does not work here ({said}); {why}")
 
 
 # --- the table at the end of a sweep ---------------------------------------------------------
@@ -162,3 +205,115 @@ def job_table(sweep: Path, since: float = 0.0) -> str:
     total = [sum(int(getattr(j, k)) for j in jobs) for k in ("played", "skipped", "failed")]
     lines.append(f"{len(jobs)} jobs: played {total[0]}, skipped {total[1]}, failed {total[2]}")
     return "\n".join(line.rstrip() for line in lines)
+
+
+# --- glee status -----------------------------------------------------------------------------
+
+
+class ShardStatus(BaseModel):
+    """One database of a sweep (or a single run's database) as `glee status` shows it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    shard: str | None
+    planned: int | None
+    """None when the database has no progress file (written by glee before it kept one)."""
+    done: int
+    failed: int
+    running: int
+    state: str
+
+
+def shard_status(db: Path, name: str) -> ShardStatus:
+    """Counts from the database when no process holds it, else from the progress file its run keeps."""
+    import time
+
+    import duckdb
+
+    from glee.engine.progress import alive, read_progress
+    from glee.errors import ConfigError
+    from glee.store import open_store
+
+    progress = read_progress(db)
+    counts: tuple[int, int] | None = None
+    try:
+        with open_store(db, read_only=True) as store:
+            row = store.con.execute(
+                "SELECT count(*) FILTER (status IN ('completed', 'forfeit', 'abandoned')), "
+                "count(*) FILTER (status = 'failed') FROM games"
+            ).fetchone()
+            counts = (int(row[0]), int(row[1])) if row else (0, 0)
+    except (ConfigError, duckdb.Error):
+        pass  # being written (or not a glee database yet): the progress file speaks for it
+    if progress is None:
+        done, failed = counts or (0, 0)
+        state = "unknown (no progress file)" if counts else "unreadable"
+        return ShardStatus(name=name, shard=None, planned=None, done=done, failed=failed, running=0, state=state)
+    done, failed, running = progress.done, progress.failed, progress.running
+    if counts is not None:
+        done, failed = counts
+    if progress.finished:
+        running = 0
+        if progress.error:
+            state = f"stopped: {progress.error}"
+        elif progress.interrupted:
+            state = "interrupted"
+        else:
+            state = "finished" if done >= progress.planned else f"finished, {progress.planned - done} to play again"
+    else:
+        live = alive(progress)
+        if live is None:
+            state = f"running on {progress.host}? (said so {time.time() - progress.updated_at:.0f} s ago)"
+        elif live:
+            state = "running"
+        else:
+            running, state = 0, "killed (run it again to resume)"
+    return ShardStatus(
+        name=name,
+        shard=progress.shard,
+        planned=progress.planned,
+        done=done,
+        failed=failed,
+        running=running,
+        state=state,
+    )
+
+
+def status_table(path: Path) -> str:
+    """`glee status SWEEP_DIR|DB`: planned, done, failed and running games per database, and in total."""
+    from glee.errors import ConfigError
+
+    if path.is_dir():
+        dbs = sorted(path.rglob("*.duckdb"))
+        if not dbs:
+            raise ConfigError(f"path: no *.duckdb file under {str(path)!r} (no job of this sweep started yet?)")
+        rows = [shard_status(db, str(db.parent.relative_to(path)) if db.parent != path else db.name) for db in dbs]
+    elif path.is_file():
+        rows = [shard_status(path, path.name)]
+    else:
+        raise ConfigError(f"path: {str(path)!r} does not exist; allowed: a sweep directory or a database file")
+    table = [("database", "shard", "planned", "done", "failed", "running", "state")]
+    for r in rows:
+        planned = "?" if r.planned is None else str(r.planned)
+        table.append((r.name, r.shard or "-", planned, str(r.done), str(r.failed), str(r.running), r.state))
+    known = [r.planned for r in rows if r.planned is not None]
+    total_planned = str(sum(known)) + ("+?" if len(known) < len(rows) else "")
+    running_jobs = sum(1 for r in rows if r.state == "running")
+    table.append(
+        (
+            f"total ({len(rows)})",
+            "",
+            total_planned,
+            str(sum(r.done for r in rows)),
+            str(sum(r.failed for r in rows)),
+            str(sum(r.running for r in rows)),
+            f"{running_jobs} running",
+        )
+    )
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = []
+    for row in table:
+        cells = [c.ljust(w) if i in (0, 1, 6) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)

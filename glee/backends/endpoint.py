@@ -83,7 +83,11 @@ class OpenAIEndpoint:
         self.base_url = url
         # The key lives only inside the client, which must send it; glee keeps no copy of it.
         self._client = openai.AsyncOpenAI(
-            api_key=read_api_key(spec), base_url=url, timeout=spec.timeout_s, max_retries=spec.max_retries
+            api_key=read_api_key(spec),
+            base_url=url,
+            timeout=spec.timeout_s,
+            max_retries=spec.max_retries,
+            http_client=openai.DefaultAioHttpClient() if spec.http_client == "aiohttp" else None,
         )
         self._semaphore = asyncio.Semaphore(spec.max_concurrency)
         self._dialect = dialect(spec)
@@ -200,14 +204,33 @@ class OpenAIEndpoint:
                 kind="rate_limit" if isinstance(exc, openai.RateLimitError) else "server_error",
             )
         # APITimeoutError (a subclass of APIConnectionError), APIConnectionError and the rest.
+        timeout = isinstance(exc, openai.APITimeoutError) and timed_out(exc)
+        if isinstance(exc, openai.APITimeoutError) and not timeout:
+            kind = "APIConnectionError"  # a connection fault the transport raised as a timeout (see timed_out)
         return InfrastructureError(
             f"{where}: {kind} persisted after {self.spec.max_retries} retries: {detail}",
-            kind="timeout" if isinstance(exc, openai.APITimeoutError) else "transport",
+            kind="timeout" if timeout else "transport",
         )
 
     async def aclose(self) -> None:
         """Close the client's connections."""
         await self._client.close()
+
+
+def timed_out(exc: BaseException) -> bool:
+    """Whether a client timeout error comes from a timeout. The aiohttp transport (httpx-aiohttp 0.2)
+    hands every aiohttp connection error, a reset or a closed connection too, to the client as
+    httpx.ConnectTimeout, so the aiohttp error it was raised from decides: a connection error that
+    is no TimeoutError is a transport fault."""
+    cause = exc.__cause__ or exc.__context__
+    seen = 0
+    while cause is not None and seen < 10:
+        if isinstance(cause, TimeoutError):
+            return True
+        if type(cause).__module__.startswith("aiohttp"):
+            return False
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return True
 
 
 def _redact(text: str, key: str) -> str:

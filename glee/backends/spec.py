@@ -4,7 +4,7 @@ the environment variable that holds the key."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -32,6 +32,9 @@ class EndpointSpec(BaseModel):
     max_concurrency: int = Field(32, ge=1)
     """Requests in flight at once to this endpoint."""
     timeout_s: float = Field(120.0, gt=0)
+    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
+    """The openai client's HTTP transport: aiohttp (`openai[aiohttp]`, less CPU per call: BENCHMARKS.md,
+    `client_cpu_ms_per_call`) or httpx, the client's own default, kept as the fallback."""
     max_retries: int = Field(6, ge=0)
     engine_args: dict[str, Any] = {}
     """Managed servers: extra server arguments, e.g. tensor_parallel_size, gpu_memory_utilization,
@@ -55,7 +58,16 @@ class EndpointSpec(BaseModel):
 
     def transport_fields(self) -> set[str]:
         """Fields that change how requests travel, not what is played (left out of game ids)."""
-        return {"base_url", "api_key_env", "max_concurrency", "timeout_s", "max_retries", "startup_timeout_s", "launch"}
+        return {
+            "base_url",
+            "api_key_env",
+            "max_concurrency",
+            "timeout_s",
+            "http_client",
+            "max_retries",
+            "startup_timeout_s",
+            "launch",
+        }
 
     def model_engine_args(self) -> dict[str, Any]:
         """The engine arguments that can change a model's replies (part of game ids): all but the

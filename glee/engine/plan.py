@@ -32,13 +32,25 @@ def game_id(
     The family's own rules and prompt versions are part of it, no other family's: bumping one
     family's VERSION gives its games new ids and leaves every other family's stored games valid.
     """
+    return id_of(family, params, player_1.identity(), player_2.identity(), run_seed, replicate)
+
+
+def id_of(
+    family: str,
+    params: dict[str, Any],
+    identity_1: dict[str, Any],
+    identity_2: dict[str, Any],
+    run_seed: int,
+    replicate: int,
+) -> str:
+    """`game_id` from the players' identities (PlayerSpec.identity), for callers that reuse them."""
     identity = {
         "family": family,
         "rules_version": rules_version(family),
         "prompt_version": prompt_version(family),
         "params": params,
-        "player_1": player_1.identity(),
-        "player_2": player_2.identity(),
+        "player_1": identity_1,
+        "player_2": identity_2,
         "run_seed": run_seed,
         "replicate": replicate,
     }
@@ -102,7 +114,8 @@ def check_sdk_players(config: RunConfig, pairs: list[tuple[PlayerSpec, PlayerSpe
 
 
 def plan(config: RunConfig) -> list[GameSpec]:
-    """Every game of the experiment, in a stable order; ids and seeds do not depend on that order.
+    """Every game of the experiment (of its shard, with `config.shard`), in a stable order; ids and
+    seeds do not depend on that order, and a game's shard depends on its id alone.
 
     Checks first that every registered family has all its pieces (a missing one is one FamilyError line)."""
     complete()
@@ -110,10 +123,19 @@ def plan(config: RunConfig) -> list[GameSpec]:
     ids: set[str] = set()
     pairs = seat_pairs(config)
     check_sdk_players(config, pairs)
+    identities = [(p1.identity(), p2.identity()) for p1, p2 in pairs]
+    shard = config.shard
     for games in config.games:
         for params in configurations(games):
-            for p1, p2 in pairs:
+            dumped = params.model_dump(mode="json")
+            for (p1, p2), (id_1, id_2) in zip(pairs, identities, strict=True):
                 for replicate in range(config.n_games):
+                    # A shard's plan skips the other shards' games before building their specs (the
+                    # id alone decides), so each of N jobs spends about 1/N of the plan's work on specs.
+                    if shard is not None and not shard.holds(
+                        id_of(games.family, dumped, id_1, id_2, config.seed, replicate)
+                    ):
+                        continue
                     spec = GameSpec.create(games.family, params, p1, p2, replicate, config.seed)
                     if spec.game_id in ids:  # the same game named twice (e.g. two equal game sets): play it once
                         continue

@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,8 +27,10 @@ from glee.backends import EndpointPool
 from glee.engine.match import PlayerFactory, play
 from glee.engine.plan import plan
 from glee.engine.players import endpoint_specs, player_factory
+from glee.engine.progress import ProgressFile
 from glee.engine.record import GameRecord
 from glee.engine.specs import GameSpec, RunConfig, RunSummary, failure_reason
+from glee.engine.workers import play_in_processes, worker_count
 
 BATCH = 1000
 """Games per write transaction (at most); a partial batch is written after FLUSH_S."""
@@ -66,8 +68,16 @@ class Sweep:
         summary: RunSummary,
         in_flight: int,
         progress: bool,
+        progress_file: ProgressFile | None = None,
     ) -> None:
         self.specs: Iterator[GameSpec] = iter(todo)
+        self.progress_file = progress_file
+        self.dispatched = 0
+        """Games started (by this process's workers, or reported by worker processes)."""
+        self.on_stop: list[Callable[[], None]] = []
+        """Called when the sweep stops dispatching (worker processes are told to stop too)."""
+        self.handle_interrupts = True
+        """Ctrl-C stops this sweep (a worker process leaves that to the process that started it)."""
         self.sink = sink
         self.make_player = make_player
         self.summary = summary
@@ -83,12 +93,21 @@ class Sweep:
         for spec in self.specs:
             if self.stopping:
                 return
+            self.dispatched += 1
             record = await play(spec, self.make_player, self.summary.run_id)
             self.count(record)
             await self.queue.put(record)
             if record.error_kind == "endpoint_down":
                 self.stop(record.error)
             await asyncio.sleep(0)  # let the writer and other workers in after each game
+
+    async def receive(self, records: Sequence[GameRecord]) -> None:
+        """Games played elsewhere (a worker process): counted, shown and written as this loop's own."""
+        for record in records:
+            self.count(record)
+            await self.queue.put(record)
+            if record.error_kind == "endpoint_down":
+                self.stop(record.error)
 
     def count(self, record: GameRecord) -> None:
         s = self.summary
@@ -105,6 +124,8 @@ class Sweep:
             s.prompt_tokens += call.prompt_tokens or 0
             s.completion_tokens += call.completion_tokens or 0
         self.bar.update(1)
+        if self.progress_file is not None:
+            self.progress_file.update(s.skipped + s.completed + s.forfeit, s.failed, self.dispatched - s.played)
         now = time.perf_counter()
         if now - self.last_postfix > 0.5:
             self.last_postfix = now
@@ -118,6 +139,8 @@ class Sweep:
         self.stopping = True
         for task in self.workers:
             task.cancel()
+        for hook in self.on_stop:
+            hook()
 
     async def writer(self) -> None:
         loop = asyncio.get_running_loop()
@@ -149,7 +172,9 @@ class Sweep:
                     self.stop("the database write failed")  # no point playing games that cannot be kept
                     raise
 
-    async def play_all(self) -> None:
+    async def play_all(self, feed: Coroutine[Any, Any, None] | None = None) -> None:
+        """Play every game here (max_games_in_flight workers on this loop), or, given `feed`, write and
+        count the games that `feed` (worker processes) hands to `receive`."""
         loop = asyncio.get_running_loop()
         interrupts = 0
 
@@ -162,18 +187,24 @@ class Sweep:
             self.summary.interrupted = True
             self.stop()
 
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or no signals
-            loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        if self.handle_interrupts:
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or no signals
+                loop.add_signal_handler(signal.SIGINT, on_interrupt)
         writer = asyncio.create_task(self.writer())
         try:
-            self.workers = [asyncio.create_task(self.worker()) for _ in range(self.in_flight)]
-            results = await asyncio.gather(*self.workers, return_exceptions=True)
+            if feed is not None:
+                await feed
+                results: list[Any] = []
+            else:
+                self.workers = [asyncio.create_task(self.worker()) for _ in range(self.in_flight)]
+                results = await asyncio.gather(*self.workers, return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                     raise result
         finally:
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signal.SIGINT)
+            if self.handle_interrupts:
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(signal.SIGINT)
             # Tell the writer to finish; if it died meanwhile, a full queue must not block this forever.
             closing = asyncio.create_task(self.queue.put(None))
             await asyncio.wait({closing, writer}, return_when=asyncio.FIRST_COMPLETED)
@@ -200,11 +231,15 @@ async def run_async(
     specs = plan(config)
     own_sink = sink is None
     store = _default_sink(config.db) if sink is None else sink
+    tracker: ProgressFile | None = None
     try:
         done = store.done_ids()
         todo = [s for s in specs if s.game_id not in done]
         summary = RunSummary(run_id=new_run_id(), db=config.db, planned=len(specs), skipped=len(specs) - len(todo))
         recorded = config.model_dump(mode="json")
+        db = getattr(store, "path", None)  # a sink that is a database file reports its progress beside it
+        shard = str(config.shard) if config.shard else None
+        tracker = ProgressFile(db, summary.run_id, len(specs), summary.skipped, shard, 1) if db else None
         if not todo:
             store.begin_run(summary.run_id, recorded, config.experiment)
         else:
@@ -219,8 +254,21 @@ async def run_async(
                         summary.run_id, recorded, config.experiment, {"servers": servers} if servers else None
                     )
                 factory = make_player or player_factory(endpoints)
-                await Sweep(todo, store, factory, summary, config.max_games_in_flight, config.progress).play_all()
+                # A factory of the caller's own stays in this process (it need not survive pickling).
+                workers = 1 if make_player else worker_count(config.workers, len(todo), list(endpoints))
+                summary.workers = workers
+                if tracker is not None:
+                    tracker.state.workers = workers
+                sweep = Sweep(todo, store, factory, summary, config.max_games_in_flight, config.progress, tracker)
+                if workers == 1:
+                    await sweep.play_all()
+                else:
+                    in_flight = config.max_games_in_flight
+                    await sweep.play_all(play_in_processes(sweep, todo, endpoints, workers, in_flight, summary.run_id))
     finally:
+        if tracker is not None:
+            finished = summary.skipped + summary.completed + summary.forfeit
+            tracker.finish(finished, summary.failed, summary.interrupted, summary.error)
         if own_sink:
             store.close()
     if config.progress:

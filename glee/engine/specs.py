@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from glee.backends.spec import EndpointSpec
 from glee.games import Family, Params, families, parse_params
@@ -198,6 +208,37 @@ class GameSet(BaseModel):
     fixed: dict[str, Any] = {}
 
 
+class Shard(BaseModel):
+    """Shard `index` of `count` of a plan (`shard=K/N`, 1 <= K <= N): the games whose id, read as a
+    number, leaves remainder K-1 when divided by N. Ids are hashes, so the N shards are about equal,
+    disjoint, together the whole plan, and the same for the same plan on every machine."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: int = Field(ge=1)
+    count: int = Field(ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return data
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(data))
+        if match is None:
+            raise ValueError("allowed: K/N with 1 <= K <= N, e.g. shard=1/4")
+        index, count = int(match[1]), int(match[2])
+        if not 1 <= index <= count:
+            raise ValueError(f"shard {index} of {count} does not exist; allowed: K/N with 1 <= K <= N")
+        return {"index": index, "count": count}
+
+    def holds(self, game_id: str) -> bool:
+        """Whether the game with this id is in this shard."""
+        return int(game_id, 16) % self.count == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
 class RunConfig(BaseModel):
     """One experiment: which games, which player pairs, how many replicates, where to store them."""
 
@@ -214,10 +255,19 @@ class RunConfig(BaseModel):
     seed: int = Field(0, ge=0)
     db: Path = Path("data/glee.duckdb")
     max_games_in_flight: int = Field(64, ge=1)
+    workers: int | None = Field(None, ge=1)
+    """Processes of this machine playing the run (one writes the database); None: the cores there are,
+    one per 1000 games to play (glee.engine.workers), within every endpoint's limit on requests in flight."""
+    shard: Shard | None = None
+    """Play only this shard of the plan (`shard=K/N`); `shards=N` on the command line runs all N as a sweep."""
     progress: bool = True
     """Show a progress bar on stderr."""
     overrides: list[str] = Field(default_factory=list)
     """The command-line overrides it was composed from (recorded in runs.overrides; nothing played depends on them)."""
+
+    @field_serializer("shard")
+    def _shard_text(self, shard: Shard | None) -> str | None:
+        return None if shard is None else str(shard)
 
     @field_validator("pairs")
     @classmethod
@@ -253,6 +303,8 @@ class RunSummary(BaseModel):
     completed: int = 0
     forfeit: int = 0
     failed: int = 0
+    workers: int = 1
+    """Processes that played the games (workers=N)."""
     interrupted: bool = False
     """Stopped by Ctrl-C before every planned game was played."""
     error: str | None = None
@@ -283,7 +335,8 @@ class RunSummary(BaseModel):
             f"  planned {self.planned}, skipped (already done) {self.skipped}, played {self.played}: "
             f"completed {self.completed}, forfeit {self.forfeit}, failed {self.failed}"
             + (" (interrupted)" if self.interrupted else ""),
-            f"  {self.wall_s:.1f} s, {self.games_per_s:.1f} games/s, {self.turns_per_s:.1f} turns/s, "
+            f"  {self.wall_s:.1f} s" + (f" in {self.workers} processes" if self.workers > 1 else "") + ", "
+            f"{self.games_per_s:.1f} games/s, {self.turns_per_s:.1f} turns/s, "
             f"tokens {self.prompt_tokens} prompt + {self.completion_tokens} completion",
         ]
         if self.failures:

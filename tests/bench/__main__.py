@@ -15,7 +15,7 @@ from pathlib import Path
 from tests.bench.figures import Figure, machine, now, write_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ("engine", "store", "analysis", "llm", "memory", "llamacpp", "sdk")
+MODULES = ("engine", "store", "analysis", "llm", "scale", "memory", "llamacpp", "sdk")
 
 
 def run_module(name: str) -> list[Figure]:
