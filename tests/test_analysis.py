@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -17,21 +18,25 @@ from scipy import stats
 
 from glee.analysis import calls_by_agent, full_prompt, load_calls
 from glee.analysis.compare import bradley_terry, paired_comparison
+from glee.analysis.design import NotIdentified, identify
 from glee.analysis.effects import balanced_table, parameter_effects
-from glee.analysis.frames import load_games, load_turns, seat_frame
+from glee.analysis.frames import distinct_transcripts, load_games, load_turns, seat_frame
 from glee.analysis.metrics import group_means, metric_table
+from glee.analysis.planning import games_needed, half_widths
 from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_frame, outcome_vs_theory, spe_prediction
 from glee.analysis.report import write_report
 from glee.analysis.summary import agent_table
 from glee.analysis.transcripts import turn_table
+from glee.engine import GameSet, PlayerSpec, RunConfig, run
 from glee.engine.record import GameRecord
 from glee.errors import ConfigError
-from glee.games import Outcome
+from glee.games import Outcome, new_game, parse_params
 from glee.store import open_store
 from glee.store.glee_import import import_glee
-from tests.support.analysis_db import baseline_database
+from tests.support.analysis_db import baseline_database, paper_grid_database
 from tests.support.calls_db import BARGAINING, MODEL_X, MODEL_Y, NEGOTIATION, REJECTION, calls_database
-from tests.support.synthetic import synthetic_games
+from tests.support.playout import play_baselines
+from tests.support.synthetic import BUYER_EFFECT, SELLER_EFFECT, role_games, synthetic_games
 
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "glee_samples"
 
@@ -153,14 +158,18 @@ def test_parameter_effects_recover_known_effects_within_their_intervals() -> Non
     assert got.loc[("size", "big"), "p_value"] < 1e-10
 
 
-def test_cell_fit_equals_ols_on_the_raw_rows() -> None:
+def test_cell_fit_equals_statsmodels_cluster_robust_ols_on_the_raw_rows() -> None:
     data = effect_data(n=600, seed=5)
+    # 40 configurations whose replicates share a random shift: the errors must be clustered by them.
+    rng = np.random.default_rng(6)
+    data["configuration"] = rng.integers(0, 40, len(data)).astype(str)
+    data["self_gain"] += rng.normal(0, 0.3, 40)[data["configuration"].astype(int)]
     effects = parameter_effects(data, "self_gain", ["size", "mode"], reference={"size": "small", "mode": "a"})
     raw = smf.ols(
         "self_gain ~ C(size, Treatment(reference='small')) + C(mode, Treatment(reference='a'))"
         " + C(agent, Treatment(reference='x'))",
         data=data,
-    ).fit()
+    ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(data["configuration"])[0]}, use_t=True)
     ci = raw.conf_int()
     term = "C(mode, Treatment(reference='a'))[T.b]"
     row = effects.set_index(["variable", "level"]).loc[("mode", "b")]
@@ -168,6 +177,7 @@ def test_cell_fit_equals_ols_on_the_raw_rows() -> None:
     assert row["low"] == pytest.approx(ci.loc[term, 0], abs=1e-10)
     assert row["high"] == pytest.approx(ci.loc[term, 1], abs=1e-10)
     assert row["p_value"] == pytest.approx(raw.pvalues[term], rel=1e-6)
+    assert "cluster-robust over 40 configurations" in effects.attrs["caption"]
 
 
 def test_parameter_effects_refuse_bad_names_and_references() -> None:
@@ -191,12 +201,248 @@ def test_balanced_table_removes_the_bias_of_unbalanced_configurations() -> None:
     y = np.where(agent == "x", 0.1, 0.3) + 0.4 * high + rng.normal(0, 0.1, n)
     data = pd.DataFrame({"self_gain": y, "delta_1": delta_1, "agent": agent, "seat": 1, "status": "completed"})
     table = balanced_table(data, "self_gain", "bargaining", parameters=["delta_1"]).set_index("agent")
-    assert table.loc["x", "grid_cells"] == 2 and bool(table.loc["x", "full_rank"])
+    assert table.loc["x", "grid_cells"] == 2
     for agent, truth in (("x", 0.3), ("y", 0.5)):
         assert table.loc[agent, "low"] <= truth <= table.loc[agent, "high"]
     # The raw means rank the agents the wrong way round; the balanced ones do not.
     assert table.loc["x", "raw_mean"] > table.loc["y", "raw_mean"]
     assert table.loc["x", "balanced_mean"] < table.loc["y", "balanced_mean"]
+
+
+# ---------------------------------------------------------------- per role
+
+
+def test_per_role_fit_recovers_the_seller_and_the_buyer_effect_and_the_pooled_fit_says_it_pools() -> None:
+    seats = seat_frame(role_games(1500, seed=4))
+    effects = parameter_effects(seats, "self_gain", parameters=["buyer_value"], family="negotiation")
+    got = effects[effects["variable"] == "buyer_value"].set_index("role")
+    assert list(got.index) == ["seller", "buyer"]
+    for role, truth, other in (("seller", SELLER_EFFECT, BUYER_EFFECT), ("buyer", BUYER_EFFECT, SELLER_EFFECT)):
+        assert got.loc[role, "low"] <= truth <= got.loc[role, "high"], role
+        assert not got.loc[role, "low"] <= other <= got.loc[role, "high"], role
+        assert got.loc[role, "n"] == 1500  # one row per game in that role
+    assert "per role" in effects.attrs["caption"]
+    pooled = parameter_effects(seats, "self_gain", parameters=["buyer_value"], family="negotiation", pooled=True)
+    row = pooled[pooled["variable"] == "buyer_value"].iloc[0]
+    assert row["role"] == "pooled" and "pooled over both seats" in pooled.attrs["caption"]
+    assert row["effect"] == pytest.approx((SELLER_EFFECT + BUYER_EFFECT) / 2, abs=0.03)
+    assert row["n"] == 3000
+
+
+def test_a_game_level_metric_uses_one_row_per_game() -> None:
+    games = role_games(400, seed=5)
+    seats = seat_frame(games)
+    by_seat_frame = metric_table(seats, by=("family",), metrics=("efficiency",), seed=3).iloc[0]
+    by_game_frame = metric_table(games, by=("family",), metrics=("efficiency",), seed=3).iloc[0]
+    assert by_seat_frame["efficiency_n"] == 400 == by_game_frame["efficiency_n"]
+    assert by_seat_frame["efficiency_low"] == pytest.approx(by_game_frame["efficiency_low"])
+    assert by_seat_frame["efficiency_high"] == pytest.approx(by_game_frame["efficiency_high"])
+    # Read twice (once per seat, as independent rows) the interval would be about 1/sqrt(2) as wide: it is not.
+    doubled = pd.concat([games, games.assign(game_id=games["game_id"] + "'")]).drop(columns=["params"])
+    twice = metric_table(doubled, by=("family",), metrics=("efficiency",), seed=3).iloc[0]
+    width = by_seat_frame["efficiency_high"] - by_seat_frame["efficiency_low"]
+    assert width > 1.3 * (twice["efficiency_high"] - twice["efficiency_low"])
+    effects = parameter_effects(seats, "efficiency", parameters=["buyer_value"], family="negotiation")
+    assert set(effects["role"]) == {"game"} and set(effects["n"]) == {400}
+    # The pair of agents is one regressor, each agent named with its role.
+    assert set(effects[effects["variable"] == "pair"]["level"]) == {"agent:b (seller) vs agent:a (buyer)"}
+    assert set(effects[effects["variable"] == "pair"]["reference"]) == {"agent:a (seller) vs agent:b (buyer)"}
+    assert (
+        effects.set_index("variable").loc["buyer_value", "low"]
+        <= 0.2
+        <= effects.set_index("variable").loc["buyer_value", "high"]
+    )
+
+
+def test_replicates_sharing_a_configuration_widen_the_interval() -> None:
+    # 100 configurations x 5 replicates: the interval resamples configurations, not games.
+    games = role_games(100, seed=6, replicates=5)
+    games["configuration"] = games["params"] + games["player_1"]
+    clustered = metric_table(games, by=("family",), metrics=("efficiency",)).iloc[0]
+    naive = metric_table(games.drop(columns=["configuration", "params"]), by=("family",), metrics=("efficiency",))
+    assert clustered["efficiency_n"] == 500
+    width = clustered["efficiency_high"] - clustered["efficiency_low"]
+    assert width > 1.2 * (naive.iloc[0]["efficiency_high"] - naive.iloc[0]["efficiency_low"])
+
+
+# ---------------------------------------------------------------- forfeits in the estimate
+
+
+def forfeits_in_bad_positions() -> tuple[pd.DataFrame, float]:
+    """Negotiation games where `model:x` (seller) plays like spe but forfeits wherever the rules leave the seller
+    nothing to gain (seller_value >= buyer_value), with one failed game; and the seller's true mean gain."""
+    rows, truth = [], []
+    grid = [(fa, fb) for fa in (0.8, 1.0, 1.2, 1.5) for fb in (0.8, 1.0, 1.2, 1.5)]
+    for i, (fa, fb) in enumerate(grid):
+        params = parse_params("negotiation", {"seller_value": fa, "buyer_value": fb, "max_rounds": 9})
+        played = asyncio.run(play_baselines(params, "spe", "spe", seed=i))
+        truth.append(played.outcome().self_gain_1)
+        end = new_game(params, i).forfeit(1) if fa >= fb else played
+        out = end.outcome()
+        rows.append(
+            {
+                "game_id": f"g{i}", "family": "negotiation", "params": params.model_dump_json(),
+                "seller_value": fa, "buyer_value": fb, "player_1": "model:x", "player_2": "baseline:spe",
+                "status": "forfeit" if fa >= fb else "completed", "forfeit_seat": out.forfeit_seat,
+                **out.model_dump(include={"payoff_1", "payoff_2", "self_gain_1", "self_gain_2", "efficiency",
+                                          "fairness", "agreement"}),
+            }
+        )  # fmt: skip
+    rows.append(
+        {
+            **rows[0],
+            "game_id": "failed",
+            "status": "failed",
+            "forfeit_seat": None,
+            "self_gain_1": None,
+            "self_gain_2": None,
+        }
+    )
+    return pd.DataFrame(rows), float(np.mean(truth))
+
+
+def test_forfeits_in_bad_positions_bias_the_completed_mean_and_the_itt_mean_recovers_the_truth() -> None:
+    games, truth = forfeits_in_bad_positions()
+    seats = seat_frame(games)
+    row = metric_table(seats, by=("agent", "role")).set_index(["agent", "role"]).loc[("model:x", "seller")]
+    assert (row["games"], row["completed"], row["forfeit_games"], row["own_forfeits"], row["failed"]) == (
+        17, 6, 10, 10, 1,
+    )  # fmt: skip
+    assert row["self_gain_n"] == 6 and row["self_gain_itt_n"] == 16  # the failed game is in neither view
+    assert row["self_gain"] > truth + 0.1  # survivor bias: the bad positions are left out
+    assert row["self_gain_itt"] == pytest.approx(truth)
+    assert row["self_gain_itt_low"] <= truth <= row["self_gain_itt_high"]
+    effects = parameter_effects(seats, "self_gain", ["seller_value"], family="negotiation", view="itt")
+    assert set(effects[effects["role"] == "seller"]["n"]) == {16}
+    assert "intention to treat" in effects.attrs["caption"]
+
+
+# ---------------------------------------------------------------- replicates
+
+
+def test_identical_transcripts_count_once_and_the_caption_says_how_many(baseline_db: Path) -> None:
+    games = load_games(baseline_db, family="bargaining")
+    spe = games[(games["player_1"] == "baseline:spe") & (games["player_2"] == "baseline:spe")]
+    assert len(spe) == 12 and spe["transcript"].notna().all()  # 4 configurations x 3 replicates
+    # spe against itself has no chance move: its 3 replicates of a configuration are the same game.
+    assert spe.groupby("configuration")["transcript"].nunique().eq(1).all()
+    kept, collapsed = distinct_transcripts(spe)
+    assert (len(kept), collapsed) == (4, 8)
+    table = metric_table(seat_frame(spe), by=("agent", "role"), metrics=("self_gain",), resamples=50)
+    assert set(table["games"]) == {4} and table.attrs["collapsed"] == 8
+    assert "8 games identical to another of their configuration (same turns) counted once" in table.attrs["caption"]
+    # The random baseline draws from its seed, which differs per replicate: those games are not copies.
+    rnd = games[games["player_1"] == "baseline:random"]
+    assert distinct_transcripts(rnd)[1] < len(rnd) // 3
+    effects = parameter_effects(seat_frame(games), "self_gain", family="bargaining")
+    assert effects.attrs["collapsed"] == distinct_transcripts(games)[1] >= 8
+
+
+# ---------------------------------------------------------------- sample-size planning
+
+
+def planning_frame(n: int, sd: float, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "game_id": [f"g{seed}-{i}" for i in range(n)],
+            "family": "negotiation",
+            "params": '{"seller_value": 1.0}',
+            "agent": "agent:a",
+            "role": "seller",
+            "status": "completed",
+            "self_gain": rng.normal(0.3, sd, n),
+        }
+    )
+
+
+def test_half_widths_by_hand_and_games_needed_reach_the_target() -> None:
+    pilot = planning_frame(100, 0.2, seed=1)
+    row = half_widths(pilot).iloc[0]
+    values = pilot["self_gain"]
+    assert row["games"] == 100
+    assert row["half_width"] == pytest.approx(stats.t.ppf(0.975, 99) * values.std(ddof=1) / np.sqrt(100))
+    plan = games_needed(pilot, target_half_width=0.02).iloc[0]
+    assert plan["needed"] == np.ceil((1.959964 * values.std(ddof=1) / 0.02) ** 2)
+    assert plan["more"] == plan["needed"] - 100
+    # Played at the planned size, the same process reaches the target (within the pilot's sd error).
+    reached = half_widths(planning_frame(int(plan["needed"]), 0.2, seed=2)).iloc[0]["half_width"]
+    assert 0.016 < reached < 0.024
+    one = games_needed(planning_frame(1, 0.2, seed=3), 0.02).iloc[0]
+    assert np.isnan(one["needed"]) and np.isnan(half_widths(planning_frame(1, 0.2, seed=3)).iloc[0]["half_width"])
+    with pytest.raises(ConfigError, match="target_half_width"):
+        games_needed(pilot, 0.0)
+
+
+# ---------------------------------------------------------------- identified designs
+
+
+@pytest.fixture(scope="module")
+def paper_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return paper_grid_database(tmp_path_factory.mktemp("paper") / "glee.duckdb")
+
+
+def test_identify_drops_constants_and_columns_that_follow_from_another() -> None:
+    data = pd.DataFrame(
+        {
+            "max_rounds": [1, 10, 30, 1, 10, 30],
+            "horizon_disclosed": [True, True, False, True, True, False],
+            "money": [100, 100, 100, 100, 100, 100],
+            "twin": ["a", "b", "c", "a", "b", "c"],  # the same partition as max_rounds: the later one goes
+            "agent": ["x", "x", "x", "y", "y", "y"],
+        }
+    )
+    design = identify(data, ["horizon_disclosed", "max_rounds", "money", "twin", "agent"], protected=["agent"])
+    assert design.kept == ("max_rounds", "agent")
+    assert {d.name: d.reason for d in design.dropped} == {
+        "money": "constant",
+        "twin": "follows from max_rounds",
+        "horizon_disclosed": "follows from max_rounds",
+    }
+    assert design.note().startswith("Dropped before fitting: ") and "horizon_disclosed (follows from" in design.note()
+
+
+@pytest.mark.parametrize("family", ["negotiation", "bargaining"])
+def test_paper_grid_effects_are_finite_and_narrower_than_the_metric(paper_db: Path, family: str) -> None:
+    seats = seat_frame(load_games(paper_db, family=family))
+    game_level = parameter_effects(seats, "efficiency", family=family)
+    assert set(game_level["role"]) == {"game"} and "pair" in set(game_level["variable"])
+    assert np.isfinite(game_level[["effect", "low", "high"]].to_numpy(dtype=float)).all()
+    assert ((game_level["high"] - game_level["low"]) < 1.0).all()  # efficiency lies in [0, 1]
+    effects = parameter_effects(seats, "self_gain", family=family)
+    # horizon_disclosed follows from max_rounds on the paper grid: one effect, not two splitting it.
+    assert "horizon_disclosed" not in set(effects["variable"]) and "max_rounds" in set(effects["variable"])
+    assert "horizon_disclosed (follows from max_rounds)" in effects.attrs["dropped"]
+    done = seats[seats["status"] == "completed"]["self_gain"]
+    spread = float(done.max() - done.min())
+    assert spread > 0
+    values = effects[["effect", "low", "high"]].to_numpy(dtype=float)
+    assert np.isfinite(values).all()
+    assert ((effects["high"] - effects["low"]) < spread).all()
+    balanced = balanced_table(seats, "self_gain", family)
+    assert np.isfinite(balanced[["balanced_mean", "low", "high"]].to_numpy(dtype=float)).all()
+    assert ((balanced["high"] - balanced["low"]) < spread).all()
+
+
+def test_a_database_mixing_two_grids_is_not_identified_rather_than_printed_as_huge_numbers(
+    tmp_path: Path,
+) -> None:
+    db = paper_grid_database(tmp_path / "mixed.duckdb", families=("negotiation",))
+    # A second grid with an agent the paper grid never saw: its interactions with the paper levels are not
+    # identified, so the balanced table says so rather than showing ±1e12.
+    config = RunConfig(
+        games=[GameSet(family="negotiation", grid={"seller_value": [0.8, 1.2]}, fixed={"max_rounds": 6})],
+        pairs=[(PlayerSpec(kind="baseline", strategy="spe"), PlayerSpec(kind="baseline", strategy="spe"))],
+        db=db,
+        progress=False,
+    )
+    run(config)
+    seats = seat_frame(load_games(db, family="negotiation"))
+    with pytest.raises(NotIdentified, match="not identified"):
+        balanced_table(seats[seats["seat"] == 1].assign(agent=lambda f: f["agent"] + "/" + f["opponent"]),
+                       "self_gain", "negotiation")  # fmt: skip
+    page = write_report(db, tmp_path / "report.html").read_text()
+    assert "e+11" not in page and "e+12" not in page
 
 
 # ---------------------------------------------------------------- comparisons
@@ -257,6 +503,8 @@ def test_load_games_gives_typed_parameters_and_both_seats(baseline_db: Path) -> 
 def test_metric_table_by_agent_and_role(baseline_db: Path) -> None:
     seats = seat_frame(load_games(baseline_db, family="negotiation"))
     table = metric_table(seats, by=("agent", "role"), resamples=50).set_index(["agent", "role"])
+    seats, collapsed = distinct_transcripts(seats)  # the table counts copies of a replicate once
+    assert collapsed > 0
     # Every agent sat in both seats (swap_seats), so each has a seller row and a buyer row.
     assert set(table.index) == {
         (a, r) for a in ("baseline:spe", "baseline:fair", "baseline:random") for r in ("seller", "buyer")
@@ -404,10 +652,17 @@ def test_summary_and_report_tell_forfeit_games_from_own_forfeits(tmp_path: Path)
     lines = agent_table(db).splitlines()
     header = lines[1]
     assert "forfeit games" in header and "own forfeits" in header
-    rows = {line.split()[0]: line.split()[1:5] for line in lines[2:]}
+    assert "self-gain (ITT)" in header
+    # One row per agent and role (the agent's label printed once, on its first row).
+    rows, agent = {}, ""
+    for line in lines[2:]:
+        cells = line.split()
+        if not line.startswith(" "):
+            agent, cells = cells[0], cells[1:]
+        rows[(agent, cells[0])] = cells[1:5]
     # games, forfeit games, own forfeits, failed: the baseline forfeited nothing.
-    assert rows["baseline:spe"] == ["2", "2", "0", "0"]
-    assert rows["model:x"] == ["2", "2", "2", "0"]
+    assert rows[("baseline:spe", "seller")] == rows[("baseline:spe", "buyer")] == ["1", "1", "0", "0"]
+    assert rows[("model:x", "seller")] == rows[("model:x", "buyer")] == ["1", "1", "1", "0"]
     page = write_report(db, tmp_path / "report.html").read_text()
     assert "<th>forfeit_games</th>" in page and "<th>own_forfeits</th>" in page
 

@@ -116,12 +116,13 @@ def test_a_reject_in_the_last_round_ends_with_no_deal_worth_nothing() -> None:
         state.apply(offer(1))
 
 
-def test_a_forfeit_ends_the_game_without_metrics() -> None:
+def test_a_forfeit_is_scored_as_no_deal() -> None:
     state = game(money=100).apply(offer(50)).forfeit(2)
     out = state.outcome()
-    assert out.end_reason == "forfeit" and out.forfeit_seat == 2
+    assert out.end_reason == "forfeit" and out.forfeit_seat == 2 and not out.agreement
     assert (out.payoff_1, out.payoff_2) == (0.0, 0.0)
-    assert (out.self_gain_1, out.self_gain_2, out.efficiency, out.fairness) == (None, None, None, None)
+    # What the rules give a game without a deal: both gains 0, efficiency 0, fairness undefined.
+    assert (out.self_gain_1, out.self_gain_2, out.efficiency, out.fairness) == (0.0, 0.0, 0.0, None)
     with pytest.raises(IllegalAction, match="over"):
         state.forfeit(1)
 

@@ -9,10 +9,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from glee.analysis.frames import load_games, seat_frame
+from glee.analysis.frames import distinct_transcripts, load_games, seat_frame
 from glee.analysis.leaderboard import leaderboard, leaderboards
 from glee.analysis.report import write_report
 from glee.engine.scheduler import run
@@ -43,19 +42,12 @@ def test_agents_are_ranked_by_strength_with_their_metrics_per_role(played: Path)
     assert set(board["agent"]) == {"sdk:strategy", "baseline:spe", "baseline:random", "baseline:fair"}
     assert dict(zip(board["agent"], board["competition"], strict=True))["sdk:strategy"] == True  # noqa: E712
     assert int(board["competition"].sum()) == 1
-    with duckdb.connect(str(played), read_only=True) as con:
-        expected = dict(
-            con.execute(
-                "SELECT agent, avg(self_gain) FROM seats WHERE family = 'negotiation' AND role = 'buyer' "
-                "AND status = 'completed' GROUP BY agent"
-            ).fetchall()
-        )
-        completed = dict(
-            con.execute(
-                "SELECT agent, count(*) FROM seats WHERE family = 'negotiation' AND role = 'seller' "
-                "AND status = 'completed' GROUP BY agent"
-            ).fetchall()
-        )
+    # Games count once per distinct transcript: copies of a deterministic replicate are collapsed.
+    distinct, _ = distinct_transcripts(seats)
+    sellers = distinct[(distinct["family"] == "negotiation") & (distinct["role"] == "seller")]
+    completed = sellers[sellers["status"] == "completed"].groupby("agent").size().to_dict()
+    buyers = distinct[(distinct["family"] == "negotiation") & (distinct["role"] == "buyer")]
+    expected = buyers[buyers["status"] == "completed"].groupby("agent")["self_gain"].mean().to_dict()
     for row in board.itertuples():
         assert row.buyer_self_gain == pytest.approx(expected[row.agent])
         assert row.seller_games == completed[row.agent]

@@ -136,10 +136,12 @@ def test_one_round_is_take_it_or_leave_it() -> None:
     assert (out.extras["ended_by"], out.extras["ended_how"]) == (2, "reject_at_deadline")
 
 
-def test_a_forfeit_ends_the_game_without_metrics() -> None:
+def test_a_forfeit_is_scored_as_no_trade() -> None:
     out = game().apply(price(110)).forfeit(2).outcome()
-    assert out.end_reason == "forfeit" and out.forfeit_seat == 2
-    assert (out.self_gain_1, out.efficiency, out.fairness) == (None, None, None)
+    assert out.end_reason == "forfeit" and out.forfeit_seat == 2 and not out.agreement
+    assert (out.payoff_1, out.payoff_2, out.self_gain_1, out.self_gain_2, out.fairness) == (0.0, 0.0, 0.0, 0.0, None)
+    assert out.efficiency == 0.0  # buyer_value 1.2 > seller_value 1: no trade loses the surplus
+    assert game(seller_value=1.5, buyer_value=1.2).forfeit(1).outcome().efficiency == 1.0
 
 
 def test_each_side_sees_its_own_value_and_the_others_only_under_complete_information() -> None:

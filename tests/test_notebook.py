@@ -43,3 +43,6 @@ def test_notebook_executes_against_a_baseline_database(tmp_path: Path, monkeypat
     assert "6 games imported" in text
     assert "metric variant 'original'" in text and "metric variant 'glee'" in text
     assert "gemini-1.5-flash" in text and "human" in text and "first_proposer" in text
+    # Per-role tables with their captions: what a row is, the two views of forfeits, what intervals are over.
+    assert "fitted per role" in text and "intention to treat" in text and "cluster-robust over" in text
+    assert "self_gain_itt" in text and "half-width" in text and "needed" in text

@@ -137,10 +137,29 @@ def test_efficiency_and_fairness_are_undefined_without_high_or_low_products() ->
     assert out.self_gain_2 == pytest.approx(2.0)  # (3·(3-1))/3
 
 
-def test_a_forfeit_ends_the_game_without_metrics() -> None:
-    state = game().apply({"quality": "high"}).forfeit(1)
-    out = state.outcome()
-    assert out.end_reason == "forfeit" and out.forfeit_seat == 1 and out.efficiency is None
+def test_a_forfeit_is_scored_as_no_sale_in_its_round_and_every_later_one() -> None:
+    start = game(rounds=6, v=3.0)
+    state = play_round(start, "high", {"message": "buy"}, "buy")
+    state = play_round(state, "low", {"message": "buy"}, "buy")
+    state = state.apply(state.nature_action())  # round 3: the seller forfeits after Nature's draw
+    forfeit = state.forfeit(1)
+    out = forfeit.outcome()
+    assert (out.end_reason, out.forfeit_seat, out.rounds) == ("forfeit", 1, 3)
+    # The same game played on with the buyer passing in every round left: the rules' payoffs and metrics.
+    rest = state
+    while not rest.is_over:
+        rest = rest.apply(
+            rest.nature_action()
+            if rest.to_act() == 0
+            else {"message": "x"}
+            if rest.to_act() == 1
+            else {"decision": "pass"}
+        )
+    passed = rest.outcome()
+    assert (out.payoff_1, out.payoff_2) == (passed.payoff_1, passed.payoff_2) == (200.0, 100 * (2 - 1))
+    for name in ("self_gain_1", "self_gain_2", "efficiency", "fairness", "agreement"):
+        assert getattr(out, name) == getattr(passed, name), name
+    assert out.self_gain_1 == pytest.approx(2 / 6) and out.extras["sales"] == 2
 
 
 def test_only_the_seller_sees_the_quality_before_the_buyer_decides() -> None:

@@ -154,11 +154,17 @@ def test_outcomes_table_and_views(mixed: tuple[RunConfig, Path]) -> None:
             "GROUP BY ALL ORDER BY ALL"
         ).fetchall()
         assert missing == [("completed", False, 48), ("failed", True, 24), ("forfeit", False, 12)]
+        # A forfeit is stored as the outcome its rules give it (no deal / no sale), marked with the seat.
         forfeit = con.execute(
-            "SELECT DISTINCT payoff_1, payoff_2, efficiency, fairness, agreement, forfeit_seat FROM outcomes "
-            "WHERE end_reason = 'forfeit'"
+            "SELECT DISTINCT g.family, payoff_1, payoff_2, self_gain_1, self_gain_2, agreement, o.forfeit_seat"
+            " FROM outcomes o JOIN games g USING (game_id) WHERE o.end_reason = 'forfeit' ORDER BY ALL"
         ).fetchall()
-        assert forfeit == [(0.0, 0.0, None, None, False, 2)]
+        assert {row[1:] for row in forfeit} == {(0.0, 0.0, 0.0, 0.0, False, 2)}
+        assert {row[0] for row in forfeit} == {"bargaining", "negotiation", "persuasion"}
+        no_deal = con.execute(
+            "SELECT DISTINCT efficiency, fairness FROM bargaining_games WHERE end_reason = 'forfeit'"
+        ).fetchall()
+        assert no_deal == [(0.0, None)]
         spe = con.execute(
             "SELECT min(efficiency), min(self_gain_1) FROM bargaining_games WHERE player_1 = 'baseline:spe' "
             "AND player_2 = 'baseline:random' AND status = 'completed'"

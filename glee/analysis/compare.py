@@ -155,4 +155,11 @@ def bradley_terry(
     )
     table.attrs["home_advantage"] = (float(params[0]), float(ci[0, 0]), float(ci[0, 1]))
     table.attrs["reference"] = agents[0]
-    return table.sort_values("strength", ascending=False).reset_index(drop=True)
+    ordered = table.sort_values("strength", ascending=False).reset_index(drop=True)
+    ordered.attrs = dict(table.attrs)
+    ordered.attrs["caption"] = (
+        f"One row per agent: Bradley–Terry strength (log-odds of gaining more than the opponent) against"
+        f" {agents[0]}, from {len(done)} completed games. It pools both seats, with a seat-1 advantage term, because"
+        f" a rating compares the two seats of each game; {confidence:.0%} intervals from the binomial fit over games."
+    )
+    return ordered

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from glee.errors import ConfigError
@@ -23,6 +24,9 @@ from glee.store.schema import sql_type
 
 METRICS: tuple[str, ...] = ("self_gain", "efficiency", "fairness", "agreement")
 """The metrics every table reports, per seat (self_gain) or per game (the others)."""
+
+GAME_METRICS: tuple[str, ...] = ("efficiency", "fairness", "agreement")
+"""Metrics of a whole game (one value per game, whichever seat a row is about): computed with one row per game."""
 
 GAME_COLUMNS: dict[str, str] = {
     "game_id": "g.game_id",
@@ -36,6 +40,7 @@ GAME_COLUMNS: dict[str, str] = {
     "end_reason": "g.end_reason",
     "rounds_played": "g.rounds_played",
     "params": "g.params",
+    "configuration": "md5(concat_ws(chr(31), g.family, g.params, g.player_1, g.player_2))",
     "payoff_1": "o.payoff_1",
     "payoff_2": "o.payoff_2",
     "self_gain_1": "o.self_gain_1",
@@ -45,7 +50,15 @@ GAME_COLUMNS: dict[str, str] = {
     "agreement": "o.agreement",
 }
 """Frame column -> SQL expression. `rounds_played` is so named because persuasion has a
-parameter called `rounds` (its horizon)."""
+parameter called `rounds` (its horizon). `configuration` names what a game's replicates share (family,
+parameters and the agent in each seat): the unit that intervals resample."""
+
+TRANSCRIPT_SQL = (
+    "SELECT game_id, md5(string_agg(concat_ws(chr(31), turn, round, seat, kind, action::VARCHAR, message, valid),"
+    " chr(30) ORDER BY turn)) AS transcript FROM turns GROUP BY game_id"
+)
+"""A hash of each game's turns (every action, message and Nature's draws, in order): with the configuration,
+what tells a replicate that is a copy of another (deterministic players at temperature 0) from a real one."""
 
 OPTIONAL_COLUMNS: dict[str, str] = {
     "source_id": "g.source_id",
@@ -107,8 +120,10 @@ def load_games(
     filters: Mapping[str, Any] | None = None,
     limit: int | None = None,
     agent: str | None = None,
+    transcripts: bool = True,
 ) -> pd.DataFrame:
-    """One row per game: family, typed parameters, both agents, status, end reason, metrics.
+    """One row per game: family, typed parameters, both agents, status, end reason, metrics, and (unless
+    `transcripts` is False) `transcript`, a hash of its turns that tells copies apart (distinct_transcripts).
 
     `filters` maps a column (a game column or a parameter) to a value or a list of values;
     e.g. `{"player_1": "baseline:spe", "delta_1": [0.9, 0.95]}`. `agent` keeps the games it
@@ -153,7 +168,11 @@ def load_games(
             where = f"({where}) AND ? IN (g.player_1, g.player_2)"
             values.append(agent)
         exprs = ", ".join(f"{sql} AS {name}" for name, sql in allowed.items())
-        query = f"SELECT {exprs} FROM games g LEFT JOIN outcomes o ON o.game_id = g.game_id WHERE {where}"
+        joins = "LEFT JOIN outcomes o ON o.game_id = g.game_id"
+        if transcripts and _columns_of(con, "turns"):
+            exprs += ", t.transcript AS transcript"
+            joins += f" LEFT JOIN ({TRANSCRIPT_SQL}) t ON t.game_id = g.game_id"
+        query = f"SELECT {exprs} FROM games g {joins} WHERE {where}"
         query += " ORDER BY g.game_id"
         if limit is not None:
             query += " LIMIT ?"
@@ -182,7 +201,8 @@ def seat_frame(games: pd.DataFrame) -> pd.DataFrame:
     ...), its `opponent`, its self_gain and payoff, and whether it `forfeited` (when known).
 
     Game-level metrics (efficiency, fairness, agreement) are repeated on both rows, so a
-    table per agent and seat reads them for the games that agent played in that seat.
+    table per agent and seat reads them for the games that agent played in that seat; a table or fit
+    that pools seats reads them once per game (`game_frame`).
     """
     shared = [c for c in games.columns if not c.endswith(("_1", "_2")) or c in parameter_columns()]
     parts = []
@@ -200,6 +220,62 @@ def seat_frame(games: pd.DataFrame) -> pd.DataFrame:
             part["forfeited"] = games["forfeit_seat"] == seat
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
+
+
+def game_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per game: a games frame as it is; a seat frame collapsed to its games, with `player_1` and
+    `player_2` (the agents in seat 1 and 2) restored from its agent and opponent columns."""
+    if "seat" not in frame or "game_id" not in frame:
+        return frame
+    first = frame.drop_duplicates("game_id").copy()
+    seat_1 = first["seat"] == 1
+    first["player_1"] = first["agent"].where(seat_1, first["opponent"])
+    first["player_2"] = first["opponent"].where(seat_1, first["agent"])
+    per_seat = ["seat", "role", "agent", "opponent", "self_gain", "payoff", "forfeited"]
+    return first.drop(columns=[c for c in per_seat if c in first]).reset_index(drop=True)
+
+
+COLLAPSED_NOTE = "{n} games identical to another of their configuration (same turns) counted once."
+"""The caption sentence of a table whose frame had copies (distinct_transcripts)."""
+
+
+def distinct_transcripts(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """`frame` with each game whose configuration, status and turns repeat another's counted once (the copies
+    that deterministic players at temperature 0 make of a replicate), and how many games were collapsed.
+    A seat frame keeps both seats of each kept game. Without a `transcript` column, `frame` as it is."""
+    if "transcript" not in frame or "game_id" not in frame:
+        return frame, 0
+    games = frame.drop_duplicates("game_id")
+    keys = pd.DataFrame({"c": configurations(games), "s": games["status"].to_numpy(), "t": games["transcript"]})
+    copies = keys["t"].notna().to_numpy() & keys.duplicated().to_numpy()
+    dropped = set(games["game_id"].to_numpy()[copies])
+    if not dropped:
+        return frame, 0
+    return frame[~frame["game_id"].isin(dropped)], len(dropped)
+
+
+def configurations(frame: pd.DataFrame) -> np.ndarray:
+    """An integer code per row naming its configuration (family, parameters and both seats' agents): the
+    cluster that replicates of one spec share. Without those columns, each game (or row) is its own."""
+    if "configuration" in frame:
+        keys: pd.Series | pd.DataFrame = frame["configuration"]
+    elif "params" in frame and {"player_1", "player_2"} <= set(frame.columns):
+        keys = frame[[c for c in ("family", "params", "player_1", "player_2") if c in frame]]
+    elif "params" in frame and {"agent", "opponent", "seat"} <= set(frame.columns):
+        keys = frame[[c for c in ("family", "params", "agent", "opponent", "seat") if c in frame]]
+        swapped = frame["seat"] == 2  # the same game seen from seat 2: the same configuration as from seat 1
+        keys = keys.assign(
+            agent=frame["agent"].where(~swapped, frame["opponent"]),
+            opponent=frame["opponent"].where(~swapped, frame["agent"]),
+            seat=1,
+        )
+    elif "game_id" in frame:
+        keys = frame["game_id"]
+    else:
+        return np.arange(len(frame), dtype=np.int64)
+    if isinstance(keys, pd.Series):
+        return pd.factorize(keys)[0].astype(np.int64)
+    return keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy(dtype=np.int64)
 
 
 def load_turns(db_path: Path, game_id: str | Sequence[str]) -> pd.DataFrame:

@@ -109,12 +109,15 @@ def _legend_below(fig: Figure, ax: Any) -> None:
 
 
 def effects_plot(effects: pd.DataFrame, title: str = "") -> Figure:
-    """Each level's effect against its reference, with its interval (a parameter_effects frame)."""
+    """Each level's effect against its reference, with its interval (a parameter_effects frame); with
+    several roles in the frame, each label starts with its role."""
     if effects.empty:
         raise ConfigError("effects: the frame is empty; nothing to plot")
     labels = [
         f"{v} = {lvl} (vs {ref})" for v, lvl, ref in effects[["variable", "level", "reference"]].itertuples(False)
     ]
+    if "role" in effects and effects["role"].nunique() > 1:
+        labels = [f"{role}: {label}" for role, label in zip(effects["role"], labels, strict=True)]
     fig = Figure(figsize=(7, 0.35 * len(effects) + 1.2), layout="constrained")
     ax = fig.subplots()
     y = np.arange(len(effects))[::-1]

@@ -14,6 +14,7 @@ import io
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from glee.analysis.effects import balanced_table, parameter_effects
 from glee.analysis.frames import METRICS, load_calls, load_games, load_turns, seat_frame
 from glee.analysis.leaderboard import leaderboard_section
 from glee.analysis.metrics import calls_by_agent, metric_table
+from glee.analysis.planning import half_widths
 from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_vs_theory
 from glee.analysis.transcripts import turn_table
 from glee.errors import GleeError
@@ -41,6 +43,7 @@ th { background: #f3f3f3; }
 td.text, th.text { text-align: left; }
 img { max-width: 100%; }
 .note { color: #666; font-style: italic; }
+.caption { color: #444; font-size: 0.85em; margin-top: -1em; }
 section.transcript { border-top: 1px solid #ddd; margin-top: 1em; }
 """
 
@@ -53,7 +56,10 @@ def _png(fig: Figure) -> str:
 
 
 def _table(frame: pd.DataFrame, digits: int = 3) -> str:
-    return frame.to_html(index=False, escape=True, na_rep="–", float_format=lambda x: f"{x:.{digits}f}", border=0)
+    """The frame as HTML, followed by its caption (`attrs["caption"]`: what a row and an interval are)."""
+    page = frame.to_html(index=False, escape=True, na_rep="–", float_format=lambda x: f"{x:.{digits}f}", border=0)
+    caption = frame.attrs.get("caption")
+    return page + (f'<p class="caption">{html.escape(caption)}</p>' if caption else "")
 
 
 def _try(what: str, build: Callable[[], str]) -> str:
@@ -72,22 +78,46 @@ def _metric_section(seats: pd.DataFrame) -> str:
     table = metric_table(seats, by=("agent", "seat", "role"))
     keep = ["agent", "seat", "role", "games", "completed", "forfeit_games", "own_forfeits", "failed"]
     for m in METRICS:
-        keep += [m, f"{m}_low", f"{m}_high"]
-    return _table(table[[c for c in keep if c in table]])
+        keep += [m, f"{m}_low", f"{m}_high", f"{m}_itt", f"{m}_itt_low", f"{m}_itt_high", f"{m}_itt_n"]
+    shown = table[[c for c in keep if c in table]]
+    shown.attrs["caption"] = table.attrs["caption"]
+    return _table(shown)
+
+
+def _precision_section(seats: pd.DataFrame) -> str:
+    """Per agent and role, the 95 % half-widths of self-gain its cells reached (glee.analysis.half_widths)."""
+    cells = half_widths(seats, "self_gain")
+    table = (
+        cells.groupby(["agent", "role"], sort=True)
+        .agg(
+            cells=("games", "size"),
+            games_per_cell=("games", "median"),
+            median_half_width=("half_width", "median"),
+            max_half_width=("half_width", "max"),
+        )
+        .reset_index()
+    )
+    table.attrs["caption"] = (
+        "One row per agent and role, over its cells (one configuration each): the median games per cell and the"
+        " median and largest half-width of the 95 % t interval of self-gain (intention to treat) a cell reached."
+        " glee.analysis.games_needed(pilot, target) says how many games a target half-width needs."
+    )
+    return _table(table)
 
 
 def _family_section(family: str, games: pd.DataFrame, seats: pd.DataFrame) -> str:
     fam_seats = seats[seats["family"] == family]
     parts = [f'<h2 id="{family}">{html.escape(family)}</h2>']
-    parts.append("<h3>Metrics per agent and seat (its role; completed games; 95 % bootstrap intervals)</h3>")
+    parts.append("<h3>Metrics per agent and role (completed games, and intention to treat)</h3>")
     parts.append(_metric_section(fam_seats))
 
-    def effects() -> str:
-        frame = parameter_effects(fam_seats, "self_gain", family=family)
-        return _table(frame) + _png(effects_plot(frame, f"{family}: effects on self_gain"))
+    def effects(view: str) -> str:
+        frame = parameter_effects(fam_seats, "self_gain", family=family, view=view)
+        plot = _png(effects_plot(frame, f"{family}: effects on self_gain per role")) if view == "completed" else ""
+        return _table(frame) + plot
 
-    def balanced() -> str:
-        return _table(balanced_table(fam_seats, "self_gain", family))
+    def balanced(view: str) -> str:
+        return _table(balanced_table(fam_seats, "self_gain", family, view=view))
 
     def rating() -> str:
         frame = bradley_terry(games[games["family"] == family])
@@ -98,15 +128,21 @@ def _family_section(family: str, games: pd.DataFrame, seats: pd.DataFrame) -> st
             note = f"<p>Seat 1 advantage (log-odds): {home[0]:.3f} [{home[1]:.3f}, {home[2]:.3f}]</p>"
         return _table(frame) + note
 
-    parts.append("<h3>Parameter effects on self-gain (OLS, 95 % intervals)</h3>")
-    parts.append(_try("effects", effects))
-    parts.append("<h3>Balanced self-gain over the parameter grid</h3>")
-    parts.append(_try("balanced table", balanced))
-    parts.append("<h3>Self-gain by parameter</h3>")
+    for view, words in (("completed", "completed games"), ("itt", "intention to treat")):
+        parts.append(f"<h3>Parameter effects on self-gain per role ({words})</h3>")
+        parts.append(_try("effects", partial(effects, view)))
+        parts.append(f"<h3>Balanced self-gain over the parameter grid per role ({words})</h3>")
+        parts.append(_try("balanced table", partial(balanced, view)))
+    parts.append("<h3>Precision reached per cell (configuration, agent, role)</h3>")
+    parts.append(_try("precision", lambda: _precision_section(fam_seats)))
+    parts.append("<h3>Self-gain by parameter (per role)</h3>")
     parts.append(_try("plot", lambda: _png(metric_by_parameter(seats, "self_gain", family))))
     parts.append("<h3>Outcomes against the subgame-perfect prediction</h3>")
     parts.append(_try("plot", lambda: _png(outcome_vs_theory(games, family))))
-    parts.append("<h3>Rating from head-to-head games (Bradley–Terry on who gained more)</h3>")
+    parts.append(
+        "<h3>Rating from head-to-head games (Bradley–Terry on who gained more; pools both seats, with a"
+        " seat-1 advantage term, because a rating compares the two seats of each game)</h3>"
+    )
     parts.append(_try("rating", rating))
     return "\n".join(parts)
 
@@ -157,9 +193,12 @@ def write_report(db_path: Path, out_path: Path) -> Path:
     body = [f"<h1>{html.escape(title)}</h1>"]
     body.append(
         f"<p>Database {html.escape(str(db_path))}, {len(games)} games, written"
-        f" {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Means use completed games only;"
-        " forfeits and failures are counted separately: forfeit_games are the games that ended in a forfeit"
-        " (by either seat), own_forfeits the forfeits of that agent in that seat.</p>"
+        f" {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Every table is per role (the"
+        " family's names for the two seats) unless its title says it pools. Each metric is shown over completed"
+        " games only and by intention to treat (_itt: forfeits scored as the outcome their rules store);"
+        " failed games are in neither and counted apart: forfeit_games are the games that ended in a forfeit"
+        " (by either seat), own_forfeits the forfeits of that agent in that seat. Under each table: what a row"
+        " is and what its intervals are over.</p>"
     )
     if games.empty:
         body.append('<p class="note">The database holds no games yet.</p>')

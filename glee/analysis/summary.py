@@ -21,6 +21,7 @@ COLUMNS = {
     "failed": "failed",
     "agreement": "agreement",
     "self_gain": "self-gain",
+    "self_gain_itt": "self-gain (ITT)",
     "efficiency": "efficiency",
     "fairness": "fairness",
 }
@@ -28,21 +29,21 @@ COLUMNS = {
 
 
 def agent_table(db_path: Path, game_ids: Sequence[str] | None = None) -> str:
-    """Per family, one row per agent (both seats pooled): games, the games that ended in a
-    forfeit (by either seat), the agent's own forfeits, failures, and the mean agreement rate,
-    self-gain, efficiency and fairness over its completed games."""
+    """Per family, one row per agent and role (seller and buyer, ...: a seller's gain is never averaged with
+    a buyer's): games, the games that ended in a forfeit (by either seat), the agent's own forfeits,
+    failures, and the mean agreement rate, self-gain, efficiency and fairness over its completed games,
+    and the self-gain by intention to treat (forfeits scored as their stored outcome)."""
     filters = {"game_id": list(game_ids)} if game_ids is not None else None
     games = load_games(db_path, filters=filters) if game_ids is None or game_ids else pd.DataFrame()
     if games.empty:
         return "no games in the database yet"
     # Means without intervals: this is a glance at a run, the notebooks have the intervals.
     seats = seat_frame(games)
-    # metric_table counts a self-play game once per agent, though it fills both seats.
-    table = metric_table(seats, by=("family", "agent"), resamples=1)
+    table = metric_table(seats, by=("family", "agent", "seat", "role"), resamples=1)
     blocks = []
     for family, part in table.groupby("family", sort=True):
-        shown = part.set_index("agent")[[c for c in COLUMNS if c in part]].rename(columns=COLUMNS)
-        shown.index.name = None
+        shown = part.set_index(["agent", "role"])[[c for c in COLUMNS if c in part]].rename(columns=COLUMNS)
+        shown.index.names = [None, None]
         blocks.append(f"{family}\n{shown.to_string(float_format=lambda x: f'{x:.3f}', na_rep='-')}")
     return "\n\n".join(blocks)
 

@@ -29,7 +29,7 @@ from glee.games.registry import Bounds, GameFamily, register
 
 ROLES = ("first_proposer", "second_proposer")
 """What seat 1 and seat 2 are: both propose and respond, in turn; seat 1 proposes in odd rounds."""
-VERSION: int = 2
+VERSION: int = 3
 """The bargaining rules' version, part of every bargaining game's id (not other families'). Bump it whenever a
 change here, or anything shared that these rules use, changes what a bargaining game with the same spec plays
 (its turns or outcome); tests/test_golden.py fails until it is bumped."""
@@ -172,11 +172,9 @@ class BargainingState(GameState):
 
     def outcome(self) -> Outcome:
         assert self.is_over, "outcome() of a game in progress"
-        if self.end_reason == "forfeit":
-            return self.forfeit_outcome().model_copy(update={"extras": self._extras()})
         p = self.params
-        if self.accepted is None:
-            return Outcome(
+        if self.accepted is None:  # no deal; a forfeit is scored as one (GAMES.md: forfeits)
+            no_deal = Outcome(
                 end_reason="no_deal",
                 rounds=self.round,
                 agreement=False,
@@ -188,6 +186,7 @@ class BargainingState(GameState):
                 fairness=None,
                 extras=self._extras(),
             )
+            return self.as_forfeit(no_deal) if self.end_reason == "forfeit" else no_deal
         alice, bob = self.accepted
         s = alice / p.money
         d1, d2 = p.delta_1 ** (self.round - 1), p.delta_2 ** (self.round - 1)

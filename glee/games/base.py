@@ -288,8 +288,14 @@ class GameState(Frozen, ABC):
         turn = Turn(round=self.round, seat=seat, kind=action.kind, action=action.model_dump())
         return {"turns": (*self.turns, turn), **update}
 
+    def as_forfeit(self, outcome: Outcome) -> Outcome:
+        """`outcome`, what the rules give a game that ends here without agreement (no deal, no sale), marked as
+        this state's forfeit: how glee's families score a forfeit, so that an intention-to-treat mean reads it."""
+        return outcome.model_copy(update={"end_reason": "forfeit", "forfeit_seat": self.forfeit_seat})
+
     def forfeit_outcome(self) -> Outcome:
-        """A forfeit pays nothing and defines no metric: it is reported, never averaged."""
+        """A forfeit that pays nothing and defines no metric, for a family that does not score forfeits
+        (glee's own score one as the rules' no-deal outcome, `as_forfeit`): reported, never averaged."""
         return Outcome(
             end_reason="forfeit",
             rounds=self.round,

@@ -7,7 +7,8 @@ declared horizon nor the turns the declared most, the state survives a JSON roun
 seat's observation is its own and holds None in every declared private field it may not
 see; and at the end: the game is over, its outcome and extras validate (the extras against the
 family's extras model), payoffs are finite and within the declared bounds, efficiency and
-fairness are None or in [0, 1], and a forfeit (at each round's first player move) pays nothing.
+fairness are None or in [0, 1], and a forfeit (at each round's first player move) ends as that seat's
+forfeit with an outcome within the same bounds.
 
 The rules layer plays no players: the caller gives a `Chooser` (e.g. two baseline players).
 """
@@ -97,16 +98,15 @@ def check_outcome(declared: GameFamily, state: GameState, outcome: Outcome) -> N
 
 
 def check_forfeit(declared: GameFamily, state: GameState) -> None:
-    """A forfeit by the seat to move pays nothing, defines no metric and keeps valid extras."""
+    """A forfeit by the seat to move ends the game as that seat's forfeit, with an outcome within the declared
+    bounds (glee's families score it as the rules' no deal; a family may instead leave its metrics undefined)."""
     seat = state.to_act()
     if seat not in (1, 2):
         return
     out = state.forfeit(seat).outcome()
-    if (out.end_reason, out.payoff_1, out.payoff_2, out.forfeit_seat) != ("forfeit", 0.0, 0.0, seat):
+    if (out.end_reason, out.forfeit_seat) != ("forfeit", seat):
         raise _fail(
-            state,
-            "forfeit",
-            f"a forfeit by seat {seat} ended as {out.end_reason} paying {out.payoff_1}, {out.payoff_2}",
+            state, "forfeit", f"a forfeit by seat {seat} ended as {out.end_reason} with forfeit seat {out.forfeit_seat}"
         )
     check_outcome(declared, state, out)
 

@@ -29,11 +29,12 @@ from glee.games.registry import Bounds, GameFamily, register
 
 ROLES: tuple[Literal["seller"], Literal["buyer"]] = ("seller", "buyer")
 """What seat 1 and seat 2 are."""
-VERSION: int = 2
+VERSION: int = 3
 """The negotiation rules' version, part of every negotiation game's id (not other families'). Bump it whenever a
 change here, or anything shared that these rules use, changes what a negotiation game with the same spec plays
 (its turns or outcome); tests/test_golden.py fails until it is bumped. 2: under a hidden horizon the `spe`
-baselines split the surplus evenly (the stationary solution) instead of following the parity of T."""
+baselines split the surplus evenly (the stationary solution) instead of following the parity of T;
+3: a forfeit is scored as no deal (intention to treat)."""
 
 
 class NegotiationParams(OfferParams):
@@ -149,11 +150,9 @@ class NegotiationState(GameState):
         p = self.params
         fa, fb = p.seller_value, p.buyer_value
         traded = self.price is not None
-        if self.end_reason == "forfeit":
-            return self.forfeit_outcome().model_copy(update={"extras": self._extras()})
         efficient = (traded and fb > fa) or (not traded and fb < fa) or fb == fa
-        if self.price is None:
-            return Outcome(
+        if self.price is None:  # no trade; a forfeit is scored as one (GAMES.md: forfeits)
+            no_trade = Outcome(
                 end_reason=self.end_reason or "no_deal",
                 rounds=self.round,
                 agreement=False,
@@ -165,6 +164,7 @@ class NegotiationState(GameState):
                 fairness=None,
                 extras=self._extras(),
             )
+            return self.as_forfeit(no_trade) if self.end_reason == "forfeit" else no_trade
         price = self.price
         q = price / p.price_scale
         return Outcome(

@@ -29,11 +29,12 @@ from glee.games.registry import Bounds, GameFamily, register
 
 ROLES: tuple[Literal["seller"], Literal["buyer"]] = ("seller", "buyer")
 """What seat 1 and seat 2 are."""
-VERSION: int = 2
+VERSION: int = 3
 """The persuasion rules' version, part of every persuasion game's id (not other families'). Bump it whenever a
 change here, or anything shared that these rules use, changes what a persuasion game with the same spec plays
 (its turns or outcome); tests/test_golden.py fails until it is bumped. 2: the `spe` baselines play the
-babbling equilibrium instead of the committed scheme (now `commitment`), so stored spe games are replayed."""
+babbling equilibrium instead of the committed scheme (now `commitment`), so stored spe games are replayed;
+3: a forfeit is scored as no sale from its round on (intention to treat)."""
 
 
 class PersuasionParams(Params):
@@ -213,16 +214,21 @@ class PersuasionState(GameState):
     def outcome(self) -> Outcome:
         assert self.is_over, "outcome() of a game in progress"
         p = self.params
+        q, d = list(self.qualities[: len(self.bought)]), list(self.bought)
         if self.end_reason == "forfeit":
-            return self.forfeit_outcome().model_copy(update={"extras": self._extras()})
-        rounds = len(self.bought)
-        q, d = self.qualities[:rounds], self.bought
+            # A forfeit is scored as no sale in its round and every later one, with the rules' payoffs for the
+            # rounds played (GAMES.md: forfeits). Nature's draws are seeded per round, so the qualities of the
+            # rounds not played are those the game would have had.
+            unplayed = range(len(self.qualities) + 1, p.rounds + 1)
+            q = list(self.qualities) + [self.rng(i).random() < p.p for i in unplayed]
+            d += [False] * (p.rounds - len(d))
+        rounds = len(d)
         n = sum(q)
         k = sum(qi and di for qi, di in zip(q, d, strict=True))
         low = rounds - n
         r = sum((not qi) and (not di) for qi, di in zip(q, d, strict=True))
         sales = sum(d)
-        return Outcome(
+        scored = Outcome(
             end_reason="deadline",
             rounds=rounds,
             agreement=sales > 0,
@@ -232,8 +238,18 @@ class PersuasionState(GameState):
             self_gain_2=(k * (p.v - 1) + (low - r) * (p.c - 1)) / rounds,
             efficiency=k / n if n else None,
             fairness=r / low if low else None,
-            extras={**self._extras(), "sales": sales, "high_products": n, "high_sold": k, "low_unsold": r},
+            extras={
+                **self._extras(),
+                "sale_rate": sales / rounds,
+                "sales": sales,
+                "high_products": n,
+                "high_sold": k,
+                "low_unsold": r,
+            },
         )
+        if self.end_reason == "forfeit":
+            return self.as_forfeit(scored).model_copy(update={"rounds": self.round})
+        return scored
 
     def _extras(self) -> dict[str, float | int | str | bool | None]:
         return {"sale_rate": sum(self.bought) / len(self.bought) if self.bought else None}

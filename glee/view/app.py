@@ -91,7 +91,7 @@ def game_filters(query: Mapping[str, str]) -> tuple[dict[str, Any], str | None, 
 def games_page(db: Path, query: Mapping[str, str], rows: int = PAGE_ROWS) -> tuple[pd.DataFrame, bool]:
     """The first `rows` games a games-list query chooses, and whether there are more."""
     filters, family, agent = game_filters(query)
-    games = load_games(db, family=family, filters=filters, limit=rows + 1, agent=agent)
+    games = load_games(db, family=family, filters=filters, limit=rows + 1, agent=agent, transcripts=False)
     return games.head(rows), len(games) > rows
 
 

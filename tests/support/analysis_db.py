@@ -37,3 +37,19 @@ def baseline_database(path: Path, n_games: int = 3) -> Path:
     summary = run(config)
     assert summary.completed == summary.planned, summary
     return path
+
+
+def paper_grid_database(path: Path, families: tuple[str, ...] = ("negotiation", "bargaining")) -> Path:
+    """The GLEE paper's grids of `families` played once per configuration by spe and fair against random,
+    in both seats (a few seconds: baselines need no model)."""
+    spe, fair, rnd = baseline("spe"), baseline("fair"), baseline("random")
+    config = RunConfig(
+        games=[GameSet(family=f, grid="paper") for f in families],  # type: ignore[arg-type]
+        pairs=[(spe, rnd), (fair, rnd)],
+        swap_seats=True,
+        db=path,
+        progress=False,
+    )
+    summary = run(config)
+    assert summary.completed == summary.planned, summary
+    return path

@@ -70,3 +70,44 @@ def synthetic_games(
     frame["agreement"] = np.where(done, deal.astype(float), np.nan)
     frame["share_1"] = np.where(deal, share, np.nan)
     return frame
+
+
+SELLER_EFFECT = 0.0
+BUYER_EFFECT = 0.94
+"""Effect of buyer_value = 1.5 (against 1.2) on the seller's and on the buyer's self-gain in `role_games`."""
+
+
+def role_games(n: int, seed: int = 0, replicates: int = 1) -> pd.DataFrame:
+    """`n` negotiation-shaped games (x `replicates` sharing each configuration) where buyer_value moves the
+    buyer's self-gain by BUYER_EFFECT and the seller's by SELLER_EFFECT, between agents a and b in both seats."""
+    rng = np.random.default_rng(seed)
+    high = rng.random(n) < 0.5
+    buyer_value = np.where(high, 1.5, 1.2)
+    seating = rng.integers(0, 2, n)
+    player_1 = np.where(seating == 0, "agent:a", "agent:b").astype(object)
+    player_2 = np.where(seating == 0, "agent:b", "agent:a").astype(object)
+    config_shift = rng.normal(0, 0.05, n)  # what the replicates of one configuration share
+    frame = pd.DataFrame(
+        {
+            "family": "negotiation",
+            "buyer_value": np.repeat(buyer_value, replicates),
+            "player_1": np.repeat(player_1, replicates),
+            "player_2": np.repeat(player_2, replicates),
+            "params": np.repeat(
+                [json.dumps({"buyer_value": v, "case": i}) for i, v in enumerate(buyer_value)], replicates
+            ),
+        }
+    )
+    size = len(frame)
+    shift = np.repeat(config_shift, replicates)
+    up = (frame["buyer_value"] == 1.5).to_numpy()
+    frame.insert(0, "game_id", [f"g{i}" for i in range(size)])
+    frame["status"] = "completed"
+    frame["self_gain_1"] = 0.5 + SELLER_EFFECT * up + shift + rng.normal(0, 0.1, size)
+    frame["self_gain_2"] = 0.2 + BUYER_EFFECT * up + shift + rng.normal(0, 0.1, size)
+    frame["payoff_1"] = frame["self_gain_1"] * 100
+    frame["payoff_2"] = frame["self_gain_2"] * 100
+    frame["efficiency"] = np.clip(0.6 + 0.2 * up + shift + rng.normal(0, 0.1, size), 0, 1)
+    frame["fairness"] = np.nan
+    frame["agreement"] = 1.0
+    return frame
