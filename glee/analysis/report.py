@@ -27,7 +27,7 @@ from glee.analysis.frames import METRICS, load_calls, load_games, load_turns, se
 from glee.analysis.leaderboard import leaderboard_section
 from glee.analysis.metrics import calls_by_agent, metric_table
 from glee.analysis.planning import half_widths
-from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_vs_theory
+from glee.analysis.plots import effects_plot, metric_by_parameter, outcome_vs_theory, theory
 from glee.analysis.transcripts import turn_table
 from glee.errors import GleeError
 from glee.games import families as registered_families
@@ -137,7 +137,7 @@ def _family_section(family: str, games: pd.DataFrame, seats: pd.DataFrame) -> st
     parts.append(_try("precision", lambda: _precision_section(fam_seats)))
     parts.append("<h3>Self-gain by parameter (per role)</h3>")
     parts.append(_try("plot", lambda: _png(metric_by_parameter(seats, "self_gain", family))))
-    parts.append("<h3>Outcomes against the subgame-perfect prediction</h3>")
+    parts.append(f"<h3>Outcomes against {theory(family).benchmark}</h3>")
     parts.append(_try("plot", lambda: _png(outcome_vs_theory(games, family))))
     parts.append(
         "<h3>Rating from head-to-head games (Bradley–Terry on who gained more; pools both seats, with a"
