@@ -30,7 +30,8 @@ def theory(family: str) -> Theory:
 
 def spe_prediction(family: str, params: dict[str, Any]) -> float | None:
     """What the family's benchmark (its spe baselines: `theory(family).benchmark` says which) predicts,
-    on the scale of the family's theory measure (None where undefined). The strategies are the spe baselines' own (glee.players.baseline), so theory has one source.
+    on the scale of the family's theory measure (None where undefined). The strategies are the spe
+    baselines' own (glee.players.baseline), so theory has one source.
     """
     return theory(family).predicted(parse_params(family, params))
 
