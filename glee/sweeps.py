@@ -240,19 +240,18 @@ def shard_status(db: Path, name: str) -> ShardStatus:
     import duckdb
 
     from glee.engine.progress import alive, read_progress
-    from glee.errors import ConfigError
-    from glee.store import open_store
+    from glee.store.writer import DONE
 
     progress = read_progress(db)
     counts: tuple[int, int] | None = None
-    try:
-        with open_store(db, read_only=True) as store:
-            row = store.con.execute(
-                "SELECT count(*) FILTER (status IN ('completed', 'forfeit', 'abandoned')), "
-                "count(*) FILTER (status = 'failed') FROM games"
+    try:  # the file itself, never a snapshot of it: a file being written is the progress file's to tell
+        with duckdb.connect(str(db), read_only=True) as con:
+            row = con.execute(
+                "SELECT count(*) FILTER (status IN (SELECT unnest(?))), count(*) FILTER (status = 'failed') FROM games",
+                [list(DONE)],
             ).fetchone()
             counts = (int(row[0]), int(row[1])) if row else (0, 0)
-    except (ConfigError, duckdb.Error):
+    except duckdb.Error:
         pass  # being written (or not a glee database yet): the progress file speaks for it
     if progress is None:
         done, failed = counts or (0, 0)

@@ -80,7 +80,14 @@ def test_url_passwords_and_echoed_keys_never_reach_the_database(
     monkeypatch.setenv("GLEE_SECRET_SHAPES_KEY", canary)
     url = fault_server.base_url.replace("http://", "http://alice:pw-3xT9qLm2@")
     endpoint = EndpointSpec(
-        backend="openai", base_url=url, model="mock-model", api_key_env="GLEE_SECRET_SHAPES_KEY", max_retries=0
+        backend="openai",
+        base_url=url,
+        model="mock-model",
+        api_key_env="GLEE_SECRET_SHAPES_KEY",
+        max_retries=0,
+        # httpx sends a request to a URL with credentials (aiohttp refuses it with an Authorization
+        # header, before any request): the test needs the server's answers to store the URL.
+        http_client="httpx",
     )
     llm = PlayerSpec(kind="llm", endpoint=endpoint, max_attempts=1)
     plain = PlayerSpec(kind="llm", endpoint=endpoint.model_copy(update={"base_url": fault_server.base_url}))
