@@ -27,13 +27,7 @@ SHARD_NAME = "shard.duckdb"
 register_resolvers()  # ${glee_job_dir:...} names a sweep job's folder (run.yaml)
 GROUPS = ("game", "player", "experiment")
 SEATS = ("player_1", "player_2")
-RUN_KEYS = (
-    "game",
-    "grid",
-    "games",
-    "player_1",
-    "player_2",
-    "pairs",
+RUN_SETTINGS = (
     "swap_seats",
     "n_games",
     "seed",
@@ -45,6 +39,8 @@ RUN_KEYS = (
     "run_timeout_s",
     "replay",
 )
+"""The keys of a run's config that pass to RunConfig as they are."""
+RUN_KEYS = ("game", "grid", "games", "player_1", "player_2", "pairs", *RUN_SETTINGS)
 
 
 # --- seat shorthands -------------------------------------------------------------------------
@@ -250,22 +246,7 @@ def to_run_config(
     unknown = sorted(set(data) - set(RUN_KEYS))
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown key; allowed: {', '.join(sorted(RUN_KEYS))}")
-    fields: dict[str, Any] = {
-        k: data[k]
-        for k in (
-            "swap_seats",
-            "n_games",
-            "seed",
-            "db",
-            "max_games_in_flight",
-            "workers",
-            "shard",
-            "progress",
-            "run_timeout_s",
-            "replay",
-        )
-        if k in data
-    }
+    fields: dict[str, Any] = {k: data[k] for k in RUN_SETTINGS if k in data}
     fields["experiment"] = experiment
     fields["games"] = _game_sets(data, overrides, experiment)
     fields["pairs"] = _pairs(data, names_a_seat(overrides), search or [])
