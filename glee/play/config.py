@@ -315,25 +315,32 @@ class StudyConfig(BaseModel):
         return out
 
 
-def study_config(args: list[str]) -> StudyConfig:
-    """A study from an optional YAML file (default: configs/study/demo.yaml) and KEY=VALUE overrides."""
+def config_file(args: list[str], default: Path, field: str, what: str) -> dict[str, Any]:
+    """An optional YAML file (else `default`) merged with KEY=VALUE overrides, as a dict. One ConfigError
+    line named by `field` for two files, a missing or unreadable one, `${oc.env:...}` outside the fields
+    that name variables, or a key-like value; `what` says what the file's keys are."""
     files = [a for a in args if "=" not in a]
     if len(files) > 1:
-        raise ConfigError(f"study: got {len(files)} files ({', '.join(files)}); allowed: one YAML file")
-    path = Path(files[0]) if files else DEFAULT_STUDY
+        raise ConfigError(f"{field}: got {len(files)} files ({', '.join(files)}); allowed: one YAML file")
+    path = Path(files[0]) if files else default
     if not path.is_file():
-        raise ConfigError(f"study: no file at {str(path)!r}; allowed: a YAML file like {DEFAULT_STUDY}")
+        raise ConfigError(f"{field}: no file at {str(path)!r}; allowed: a YAML file like {default}")
     refuse_secrets_in_overrides([a for a in args if "=" in a])
     try:
-        base = OmegaConf.load(path)
-        merged = OmegaConf.merge(base, OmegaConf.from_dotlist([a for a in args if "=" in a]))
+        merged = OmegaConf.merge(OmegaConf.load(path), OmegaConf.from_dotlist([a for a in args if "=" in a]))
         refuse_env_interpolation(OmegaConf.to_container(merged, resolve=False))  # before anything is resolved
         data = OmegaConf.to_container(merged, resolve=True) if isinstance(merged, DictConfig) else None
     except (OmegaConfBaseException, OSError, ValueError) as exc:
-        raise ConfigError(f"study: cannot read {str(path)!r}: {' '.join(str(exc).split())[:300]}") from None
+        raise ConfigError(f"{field}: cannot read {str(path)!r}: {' '.join(str(exc).split())[:300]}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"study: {str(path)!r} is not a mapping of study keys")
+        raise ConfigError(f"{field}: {str(path)!r} is not a mapping of {what} keys")
     refuse_secrets_in_config(data)
+    return {str(k): v for k, v in data.items()}
+
+
+def study_config(args: list[str]) -> StudyConfig:
+    """A study from an optional YAML file (default: configs/study/demo.yaml) and KEY=VALUE overrides."""
+    data = config_file(args, DEFAULT_STUDY, "study", "study")
     config: StudyConfig = validated(StudyConfig, data, "")
     config.seatings()  # every configuration is valid before the server starts
     return config

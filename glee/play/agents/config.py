@@ -11,16 +11,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from glee.api_keys import refuse_secrets_in_config, refuse_secrets_in_overrides
 from glee.config import CONFIG_DIR
 from glee.engine.specs import PlayerSpec
 from glee.errors import ConfigError, validated
 from glee.games import check_family, parse_params
-from glee.play.config import check_name, opponent_spec
+from glee.play.config import check_name, config_file, opponent_spec
 
 DEFAULT_CONFIG = CONFIG_DIR / "agents" / "demo.yaml"
 OTHER_AGENT = "agent"
@@ -138,21 +135,7 @@ class AgentsConfig(BaseModel):
 
 def agents_config(args: list[str]) -> AgentsConfig:
     """A config from an optional YAML file (default: configs/agents/demo.yaml) and KEY=VALUE overrides."""
-    files = [a for a in args if "=" not in a]
-    if len(files) > 1:
-        raise ConfigError(f"config: got {len(files)} files ({', '.join(files)}); allowed: one YAML file")
-    path = Path(files[0]) if files else DEFAULT_CONFIG
-    if not path.is_file():
-        raise ConfigError(f"config: no file at {str(path)!r}; allowed: a YAML file like {DEFAULT_CONFIG}")
-    refuse_secrets_in_overrides([a for a in args if "=" in a])
-    try:
-        merged = OmegaConf.merge(OmegaConf.load(path), OmegaConf.from_dotlist([a for a in args if "=" in a]))
-        data = OmegaConf.to_container(merged, resolve=True) if isinstance(merged, DictConfig) else None
-    except (OmegaConfBaseException, OSError, ValueError) as exc:
-        raise ConfigError(f"config: cannot read {str(path)!r}: {' '.join(str(exc).split())[:300]}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config: {str(path)!r} is not a mapping of serve-agents keys")
-    refuse_secrets_in_config(data)
+    data = config_file(args, DEFAULT_CONFIG, "config", "serve-agents")
     config: AgentsConfig = validated(AgentsConfig, data, "")
     config.configurations()
     config.opponent_specs()
