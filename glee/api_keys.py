@@ -42,8 +42,11 @@ _BASE64_KEY = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{32,}={0,2}(?![A-Za-z
 """32 base64 characters or more; those with a `+` or `=` padding only (an alphanumeric run is
 _LONG_RUN's, and a path of letters and slashes is no key)."""
 _JWT = re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^/@\s:]*):(?P<password>[^/@\s]+)@")
-"""`scheme://user:password@` in a URL."""
+_URL_CREDENTIALS = re.compile(
+    r"(?<![A-Za-z0-9+.\-])(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{0,31}://)(?P<user>[^/@\s:]{0,256}):(?P<password>[^/@\s]{1,256})@"
+)
+"""`scheme://user:password@` in a URL. The scheme starts at a boundary and every part is bounded, so a
+long run of letters (a hostile reply of a million "A"s) costs linear time, not quadratic."""
 _LONG_RUN = re.compile(r"[A-Za-z0-9]{24,}")
 _SECRET_ADVICE = (
     "glee never takes API keys from configs or overrides (Hydra saves both to disk): export the key in an "
