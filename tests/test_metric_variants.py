@@ -106,10 +106,12 @@ def test_persuasion_without_a_high_product_has_no_original_efficiency() -> None:
     assert as_tuple(state, "original") == pytest.approx((0.0, -0.1, None, 0.1))
 
 
-def test_a_forfeit_has_no_metric_under_any_variant() -> None:
+def test_a_forfeit_is_scored_as_no_deal_under_every_variant() -> None:
+    # The rules score a forfeit as their no deal (intention to treat); the original had no forfeits, so
+    # every variant takes that score: bargaining without a deal is (0, 0, 0, fairness NULL).
     state = new_game(parse_params("bargaining", {}), seed=0).forfeit(1)
     for variant in all_metric_variants():
-        assert as_tuple(state, variant) == (None, None, None, None)
+        assert as_tuple(state, variant) == (0.0, 0.0, 0.0, None)
 
 
 def metrics_rows(db: Path) -> list[tuple[Any, ...]]:

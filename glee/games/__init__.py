@@ -70,7 +70,8 @@ def all_metric_variants() -> tuple[str, ...]:
 def variant_metrics(state: GameState) -> dict[str, Metrics]:
     """The metrics of a finished game under each of its family's variants, all from the same turns.
 
-    A forfeit defines no metric under any variant (it is reported, never averaged)."""
+    A forfeit is scored as the rules score it (their no deal or no sale) under every variant: the
+    original code had no forfeits."""
     outcome = state.outcome()
     glee = Metrics(
         self_gain_1=outcome.self_gain_1,
