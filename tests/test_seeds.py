@@ -106,14 +106,9 @@ def test_every_built_in_backend_kind_takes_a_per_call_seed(backend: str) -> None
 
 def test_an_older_llm_calls_table_gets_the_seed_column(tmp_path: Path) -> None:
     db = tmp_path / "old.duckdb"
-    with duckdb.connect(str(db)) as con:  # llm_calls as it was before the seed column
-        con.execute(
-            "CREATE TABLE llm_calls (game_id VARCHAR NOT NULL, turn INTEGER NOT NULL, seat TINYINT NOT NULL, "
-            "attempt INTEGER NOT NULL, model VARCHAR, request JSON, response VARCHAR, error VARCHAR, "
-            "prompt_tokens INTEGER, completion_tokens INTEGER, cached_tokens INTEGER, latency_ms DOUBLE, "
-            "finish_reason VARCHAR, parsed JSON, rejection VARCHAR, opponent_text_cut BOOLEAN, "
-            "PRIMARY KEY (game_id, turn, attempt))"
-        )
+    open_store(db).close()
+    with duckdb.connect(str(db)) as con:  # a glee file whose llm_calls is as it was before the seed column
+        con.execute("ALTER TABLE llm_calls DROP COLUMN seed")
         con.execute("INSERT INTO llm_calls (game_id, turn, seat, attempt, model) VALUES ('g', 1, 1, 1, 'm')")
     with open_store(db) as store:
         assert store.con.execute("SELECT game_id, seed FROM llm_calls").fetchall() == [("g", None)]
