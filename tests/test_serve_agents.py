@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -25,10 +22,9 @@ from glee.backends import ManagedServer
 from glee.engine.scheduler import run
 from glee.engine.specs import GameSet, PlayerSpec, RunConfig
 from tests.agents import steady
+from tests.support import web_server
 from tests.support.llamacpp import smollm2_server  # noqa: F401 (a fixture)
-from tests.support.loopback import free_port
 
-GLEE = str(Path(sys.executable).parent / "glee")
 KEYS = {"GLEE_TEST_KEY_A": "key-of-agent-a-0001", "GLEE_TEST_KEY_B": "key-of-agent-b-0002"}
 AGENTS = [{"name": "a", "key_env": "GLEE_TEST_KEY_A"}, {"name": "b", "key_env": "GLEE_TEST_KEY_B"}]
 SHORT = [
@@ -38,26 +34,9 @@ SHORT = [
 ]
 
 
-class Server:
-    def __init__(self, url: str, db: Path, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.url, self.db, self.process, self.log = url, db, process, log
-
+class Server(web_server.Server):
     def client(self, agent: str = "a", **kw: Any) -> GleeClient:
         return GleeClient(api_key=KEYS[f"GLEE_TEST_KEY_{agent.upper()}"], base_url=self.url, **kw)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        self.stop()
-        with duckdb.connect(str(self.db), read_only=True) as con:
-            return con.execute(sql).fetchall()
 
 
 @pytest.fixture
@@ -65,31 +44,15 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
     def start(**settings: Any) -> Server:
-        port = free_port()
-        db = tmp_path / f"agents-{len(servers)}.duckdb"
+        n = len(servers)
         config = {"agents": AGENTS, "games": SHORT, "move_wait_s": 5, **settings}
-        path = tmp_path / f"agents-{len(servers)}.yaml"
+        path = tmp_path / f"agents-{n}.yaml"
         path.write_text(yaml.safe_dump(config))
-        log = tmp_path / f"server-{len(servers)}.log"
-        process = subprocess.Popen(
-            [GLEE, "serve-agents", str(path), f"port={port}", f"db={db}"],
-            cwd=tmp_path,
-            env={**os.environ, **KEYS},
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        server = Server(f"http://127.0.0.1:{port}", db, process, log)
+        db, log = tmp_path / f"agents-{n}.duckdb", tmp_path / f"server-{n}.log"
+        started = web_server.launch(["serve-agents", str(path)], db, log, tmp_path, {**os.environ, **KEYS})
+        server = Server(started.url, started.db, started.process, started.log)
         servers.append(server)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as reply:
-                    if reply.status == 200:
-                        return server
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"the server did not answer: {log.read_text()}")
+        return server
 
     yield start
     for server in servers:

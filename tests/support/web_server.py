@@ -45,10 +45,31 @@ class Server:
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def query(self, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, args: list[Any] | None = None) -> list[tuple[Any, ...]]:
         self.stop()
         with duckdb.connect(str(self.db), read_only=True) as con:
-            return con.execute(sql, args).fetchall()
+            return con.execute(sql, args or []).fetchall()
+
+
+def launch(command: list[str], db: Path, log: Path, cwd: Path, env: dict[str, str] | None = None) -> Server:
+    """Start `glee COMMAND... port=P db=DB` on a free loopback port and wait until /healthz answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [GLEE, *command, f"port={port}", f"db={db}"], cwd=cwd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env
+    )
+    server = Server(f"http://127.0.0.1:{port}", db, process, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited: {log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as reply:
+                if reply.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    server.stop()
+    raise AssertionError(f"the server did not answer: {log.read_text()}")
 
 
 @pytest.fixture
@@ -56,32 +77,13 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
     def start(games: list[dict[str, Any]], **settings: Any) -> Server:
-        port = free_port()
-        db = tmp_path / "study.duckdb"
         env = settings.pop("env", None)
         study = {"title": "Test study", "instructions": "Play <b>fair</b>.", "games": games, **settings}
         path = tmp_path / "study.yaml"
         path.write_text(yaml.safe_dump(study))
-        log = tmp_path / "server.log"
-        process = subprocess.Popen(
-            [GLEE, "serve-web", str(path), f"port={port}", f"db={db}"],
-            cwd=tmp_path,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        server = Server(f"http://127.0.0.1:{port}", db, process, log)
+        server = launch(["serve-web", str(path)], tmp_path / "study.duckdb", tmp_path / "server.log", tmp_path, env)
         servers.append(server)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as reply:
-                    if reply.read() == b"ok":
-                        return server
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"the server did not answer: {log.read_text()}")
+        return server
 
     yield start
     for server in servers:
