@@ -48,7 +48,6 @@ class Room:
 
     def __init__(
         self,
-        token: str,
         participant: str,
         seating: Seating,
         spec: GameSpec,
@@ -56,7 +55,8 @@ class Room:
         link: Mapping[str, str],
         seat: Seat | None = None,
     ) -> None:
-        self.token = token
+        self.token = secrets.token_urlsafe(18)
+        """The game page's address: unguessable."""
         self.participant = participant
         self.link = dict(link)
         """The study link's fields (they start the participant's next game)."""
@@ -329,7 +329,7 @@ class Study:
         link: Mapping[str, str],
         seat: Seat | None = None,
     ) -> Room:
-        room = Room(secrets.token_urlsafe(18), participant, seating, spec, browser, link, seat)
+        room = Room(participant, seating, spec, browser, link, seat)
         self.rooms[room.token] = room
         self.playing[participant] = room.token
         return room
