@@ -1,17 +1,19 @@
 """One machine's cores and the client's transport, against the loopback server that answers at once.
 
 - client_cpu_ms_per_call_aiohttp / _httpx: CPU of this process per bare call of the openai client
-  (`client.post` of the harness's recorded requests, 32 in flight), with the aiohttp transport
-  (glee's default) and with httpx, in the same run.
+  (`client.post` of the harness's recorded requests, 32 in flight, the body read as the endpoint
+  reads it), with the aiohttp transport (glee's default) and with httpx, in the same run.
 - harness_total_cpu_ms_per_call: CPU of the sweep process per model call, everything included
   (plan, prompts, parsing, rules, database writes, client), with one process.
 - workers_scaling: model calls/s of the same sweep with workers=2 over workers=1; the server runs
-  on the same cores, so the CPU per call of both (the worker processes counted) is in the note.
+  on the same cores, so the CPU per call of both (the worker processes counted) is in the note,
+  with the server's own CPU per call. GLEE_BENCH_SCALE_GAMES sets the games per family (default 600).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
 import tempfile
 import time
@@ -19,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletion
+import psutil
 
+from glee.backends.endpoint import read_reply
 from glee.backends.spec import EndpointSpec
 from glee.engine.players import player_factory
 from glee.engine.scheduler import run, run_async
@@ -31,6 +34,11 @@ from tests.support.fault_server import FaultPlan, FaultServer
 
 IN_FLIGHT = 32
 CALLS = 3000
+GAMES = int(os.environ.get("GLEE_BENCH_SCALE_GAMES", "600"))
+"""Games per family of the sweeps: enough calls that two spawned workers' start-up is a small part."""
+ROUNDS = 2
+"""workers=1 and workers=2 alternate this many times, so that a change of the machine's load between
+two runs moves both settings alike; the figures are means over the rounds."""
 
 
 def config(server: FaultServer, db: Path, n_games: int, workers: int, http_client: str = "aiohttp") -> RunConfig:
@@ -58,15 +66,21 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def sweep(server: FaultServer, db: Path, n_games: int, workers: int) -> tuple[float, int, float]:
-    """Model calls/s over the playing time, calls, and CPU seconds per call (this process and its workers)."""
+def server_cpu(server: FaultServer) -> float:
+    times = psutil.Process(server.pid).cpu_times()
+    return times.user + times.system
+
+
+def sweep(server: FaultServer, db: Path, n_games: int, workers: int) -> tuple[float, int, float, float]:
+    """Model calls/s over the playing time, calls, CPU seconds per call of this process and its workers,
+    and of the server."""
     server.set_plan(FaultPlan())
-    cpu, kids = time.process_time(), children_cpu()
+    cpu, kids, served = time.process_time(), children_cpu(), server_cpu(server)
     summary = run(config(server, db, n_games, workers))
-    cpu, kids = time.process_time() - cpu, children_cpu() - kids
+    cpu, kids, served = time.process_time() - cpu, children_cpu() - kids, server_cpu(server) - served
     assert summary.failed == 0 and summary.workers == workers, summary.text()
     calls = len(server.requests())
-    return calls / summary.wall_s, calls, (cpu + kids) / calls
+    return calls / summary.wall_s, calls, (cpu + kids) / calls, served / calls
 
 
 async def recorded(server: FaultServer, db: Path) -> list[dict[str, Any]]:
@@ -91,7 +105,7 @@ async def bare(base_url: str, bodies: list[dict[str, Any]], http_client: str) ->
 
     async def worker() -> None:
         for i in todo:
-            await client.post("/chat/completions", body=bodies[i % len(bodies)], cast_to=ChatCompletion)
+            read_reply(await client.post("/chat/completions", body=bodies[i % len(bodies)], cast_to=bytes))
 
     await worker_warm(client, bodies)
     cpu = time.process_time()
@@ -102,9 +116,7 @@ async def bare(base_url: str, bodies: list[dict[str, Any]], http_client: str) ->
 
 
 async def worker_warm(client: openai.AsyncOpenAI, bodies: list[dict[str, Any]]) -> None:
-    await asyncio.gather(
-        *(client.post("/chat/completions", body=b, cast_to=ChatCompletion) for b in bodies[:IN_FLIGHT])
-    )
+    await asyncio.gather(*(client.post("/chat/completions", body=b, cast_to=bytes) for b in bodies[:IN_FLIGHT]))
 
 
 def main() -> None:
@@ -114,8 +126,13 @@ def main() -> None:
         server.set_plan(FaultPlan())
         client_ms = {kind: asyncio.run(bare(server.base_url, bodies, kind)) for kind in ("aiohttp", "httpx")}
         server.set_plan(FaultPlan())
-        rate_1, calls_1, cpu_1 = sweep(server, next(dbs), 150, 1)
-        rate_2, calls_2, cpu_2 = sweep(server, next(dbs), 150, 2)
+        runs: dict[int, list[tuple[float, int, float, float]]] = {1: [], 2: []}
+        for _ in range(ROUNDS):
+            for workers in (1, 2):
+                runs[workers].append(sweep(server, next(dbs), GAMES, workers))
+    rate_1, calls_1, cpu_1, server_1 = (sum(column) / ROUNDS for column in zip(*runs[1], strict=True))
+    rate_2, calls_2, cpu_2, server_2 = (sum(column) / ROUNDS for column in zip(*runs[2], strict=True))
+    ratios = ", ".join(f"{two[0] / one[0]:.2f}" for one, two in zip(runs[1], runs[2], strict=True))
     for kind, ms in client_ms.items():
         emit(
             Figure(
@@ -134,8 +151,10 @@ def main() -> None:
             unit="ms CPU/call",
             target=1.5,
             better="lower",
-            note=f"CPU of the sweep process per model call, everything included: {calls_1:,} calls of 450 "
-            "LLM-vs-LLM games (all families, short horizons) at 64 in flight, one process, aiohttp transport",
+            note=f"CPU of the sweep process per model call, everything included: {calls_1:,.0f} calls of {3 * GAMES:,} "
+            "LLM-vs-LLM games (all families, short horizons) at 64 in flight, one process, aiohttp transport "
+            f"(mean of {ROUNDS} runs); "
+            f"the bare client's share is client_cpu_ms_per_call_aiohttp",
         )
     )
     emit(
@@ -144,9 +163,11 @@ def main() -> None:
             value=rate_2 / rate_1,
             unit="x",
             target=1.4,
-            note=f"model calls/s of the same 450 games with workers=2 ({rate_2:.0f}/s, {calls_2:,} calls, "
+            note=f"model calls/s of the same {3 * GAMES:,} games with workers=2 ({rate_2:.0f}/s, {calls_2:,.0f} calls, "
             f"{1000 * cpu_2:.2f} ms CPU per call in the writer and both workers) over workers=1 ({rate_1:.0f}/s, "
-            f"{1000 * cpu_1:.2f} ms per call); the loopback server runs on the same two cores",
+            f"{1000 * cpu_1:.2f} ms per call); the loopback server runs on the same {os.cpu_count()} cores and "
+            f"spent {1000 * server_1:.2f} ms (workers=1) and {1000 * server_2:.2f} ms (workers=2) of CPU per call; "
+            f"means of {ROUNDS} alternating runs of each, whose ratios were {ratios}",
         )
     )
 

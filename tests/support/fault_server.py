@@ -421,6 +421,12 @@ class FaultServer:
             raise RuntimeError(f"the fault server did not start: {line}{Path(self._log.name).read_text()}")
         return self
 
+    @property
+    def pid(self) -> int:
+        """The server process's id (to read its CPU time, say)."""
+        assert self._process is not None, "the server is not running"
+        return self._process.pid
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.kill()
