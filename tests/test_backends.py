@@ -24,6 +24,7 @@ import pytest
 from glee.backends import EndpointPool, ManagedServer, OpenAIEndpoint
 from glee.backends.base import backend_of
 from glee.backends.dialects import LLAMACPP_MAX_STRING, schema_kwargs
+from glee.backends.endpoint import MalformedReply, read_reply
 from glee.backends.llamacpp import smollm2_gguf
 from glee.backends.spec import EndpointSpec
 from glee.errors import ConfigError, EndpointDown, InfrastructureError
@@ -460,3 +461,29 @@ def test_ctrl_c_stops_the_managed_server(tmp_path: Path) -> None:
     child.send_signal(signal.SIGINT)
     child.wait(timeout=30)
     assert not pid_alive(server_pid)
+
+
+def test_a_reply_body_is_read_for_the_fields_glee_uses_and_refused_with_what_is_wrong() -> None:
+    body = {
+        "id": "c1",
+        "object": "chat.completion",
+        "model": "m",
+        "system_fingerprint": None,  # fields glee does not read are ignored, whatever they hold
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": '{"x": 1}'}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 3, "prompt_tokens_details": {"cached_tokens": 8}},
+    }
+    reply = read_reply(json.dumps(body).encode())
+    assert reply.model == "m" and reply.choices[0].message.content == '{"x": 1}'
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.usage is not None and reply.usage.prompt_tokens == 12 and reply.usage.completion_tokens == 3
+    assert reply.usage.prompt_tokens_details is not None and reply.usage.prompt_tokens_details.cached_tokens == 8
+    refused = {
+        b"": "the reply body is empty",
+        b'{"choices": [{"message": {"content": "cut': "the reply body is not JSON",
+        json.dumps({**body, "choices": []}).encode(): "not a chat completion: choices:",
+        json.dumps({**body, "choices": [{"finish_reason": "stop"}]}).encode(): "choices.0.message: Field required",
+        b"[1, 2]": "not a chat completion",
+    }
+    for raw, says in refused.items():
+        with pytest.raises(MalformedReply, match=re.escape(says)):
+            read_reply(raw)
