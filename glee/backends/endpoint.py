@@ -68,8 +68,8 @@ class ChatReply(BaseModel):
     """The fields of a chat completion that glee reads, validated from the reply body in one step.
 
     Not the client's ChatCompletion: building that model (the client's recursive, non-validating
-    `construct`) cost about a fifth of the CPU of a whole model call here (bench `scale`), and glee
-    reads five fields of it. Everything else in the body is ignored."""
+    `construct`) took 184 µs per reply here against 4 µs for this one, about 6% of a model call's
+    CPU, and glee reads five of its fields. Everything else in the body is ignored."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
