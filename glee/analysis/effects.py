@@ -64,7 +64,7 @@ class CellFit(BaseModel):
 
     def intervals(self, confidence: float = 0.95) -> pd.DataFrame:
         """Estimate, low, high and p-value per term (t distribution with the raw rows' df)."""
-        se = np.sqrt(np.diag(self.cov.to_numpy()))
+        se = np.sqrt(np.maximum(np.diag(self.cov.to_numpy()), 0.0))  # rounding below 0: see balanced_table
         q = stats.t.ppf(0.5 + confidence / 2, self.df_resid)
         with np.errstate(invalid="ignore", divide="ignore"):
             p_value = 2 * stats.t.sf(np.abs(self.params.to_numpy() / se), self.df_resid)
@@ -403,7 +403,9 @@ def balanced_table(
             (matrix,) = build_design_matrices([fit.design_info], cells, return_type="matrix")
             weights = np.asarray(matrix).mean(axis=0)
             estimate = float(weights @ beta)
-            se = float(np.sqrt(weights @ cov @ weights))
+            # L Σ Lᵀ is never negative; with no residual variation (deterministic players) rounding can
+            # leave it a hair below 0, which is a zero-width interval, not a missing one.
+            se = float(np.sqrt(max(float(weights @ cov @ weights), 0.0)))
             observed = data[data[agent_column] == agent]
             rows.append(
                 {
